@@ -1,0 +1,145 @@
+# samsa: one Makefile builds the library, the program, the tests and the
+# benchmarks into build/.
+#
+#   make                      the libraries (build/lib) and the program (build/bin/samsa)
+#   make test                 builds and runs every test
+#   make bench                builds and runs the benchmarks
+#   make fuzz                 runs each libFuzzer target for FUZZ_SECONDS (clang)
+#   make install PREFIX=/usr/local DESTDIR=
+#   SANITIZE=address,undefined make test    the same tests under ASan and UBSan
+
+VERSION_MAJOR := $(shell sed -n 's/^\#define SAMSA_VERSION_MAJOR *//p' include/samsa.h)
+VERSION_MINOR := $(shell sed -n 's/^\#define SAMSA_VERSION_MINOR *//p' include/samsa.h)
+VERSION_PATCH := $(shell sed -n 's/^\#define SAMSA_VERSION_PATCH *//p' include/samsa.h)
+VERSION := $(VERSION_MAJOR).$(VERSION_MINOR).$(VERSION_PATCH)
+SONAME := libsamsa.so.$(VERSION_MAJOR)
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+
+CC ?= cc
+OPT ?= -O2 -g
+B := build
+ifneq ($(SANITIZE),)
+B := build/sanitize
+SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+
+WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wstrict-prototypes
+CFLAGS_ALL := -std=gnu11 $(OPT) $(WARN) -fPIC -pthread -D_GNU_SOURCE -Iinclude -Ilib $(SANFLAGS) $(CFLAGS)
+LIB_CFLAGS := $(CFLAGS_ALL) -fvisibility=hidden -DSAMSA_BUILDING
+DEP_LIBS := -lssl -lcrypto -lzstd -llz4 -lz -lsnappy -lpthread -lm
+LDFLAGS_ALL := -pthread $(SANFLAGS) $(LDFLAGS)
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
+
+LIB_SRCS := $(sort $(wildcard lib/*/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(B)/obj/%.o)
+PROG_SRCS := $(sort $(wildcard programs/*.c))
+PROG_OBJS := $(PROG_SRCS:%.c=$(B)/obj/%.o)
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_HELPERS := $(filter-out $(UNIT_SRCS),$(sort $(wildcard tests/unit/*.c)))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/unit/%)
+INTEG_SRCS := $(sort $(wildcard tests/integration/test_*.c))
+INTEG_BINS := $(INTEG_SRCS:tests/integration/%.c=$(B)/tests/integration/%)
+BENCH_SRCS := $(sort $(wildcard tests/bench/bench_*.c))
+BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(B)/tests/bench/%)
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
+TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(B)/tests/tools/%)
+
+STATIC_LIB := $(B)/lib/libsamsa.a
+SHARED_LIB := $(B)/lib/$(SONAME)
+SAMSA_BIN := $(B)/bin/samsa
+
+.PHONY: all lib test bench fuzz install deps run clean examples
+all: lib $(if $(PROG_SRCS),$(SAMSA_BIN))
+lib: $(STATIC_LIB) $(SHARED_LIB) $(B)/lib/libsamsa.so $(B)/samsa.pc
+
+$(B)/obj/lib/%.o: lib/%.c
+	@mkdir -p $(@D)
+	$(CC) $(LIB_CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(STATIC_LIB): $(LIB_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@
+	ar rcs $@ $^
+
+$(SHARED_LIB): $(LIB_OBJS)
+	@mkdir -p $(@D)
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--no-undefined -o $@ $^ $(LDFLAGS_ALL) $(DEP_LIBS)
+
+$(B)/lib/libsamsa.so: $(SHARED_LIB)
+	ln -sf $(SONAME) $@
+
+$(B)/samsa.pc: pkgconfig/samsa.pc.in include/samsa.h
+	@mkdir -p $(@D)
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
+
+$(SAMSA_BIN): $(PROG_OBJS) $(SHARED_LIB)
+	@mkdir -p $(@D)
+	$(CC) -o $@ $(PROG_OBJS) -L$(B)/lib -lsamsa -Wl,-rpath,'$$ORIGIN/../lib' $(LDFLAGS_ALL)
+
+# Unit tests link the static library so they can reach internal functions.
+$(B)/tests/unit/%: tests/unit/%.c $(UNIT_HELPERS) $(STATIC_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(UNIT_HELPERS) $(STATIC_LIB) $(LDFLAGS_ALL) $(CHECK_LIBS) $(DEP_LIBS)
+
+$(B)/tests/integration/%: tests/integration/%.c $(STATIC_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(STATIC_LIB) $(LDFLAGS_ALL) $(CHECK_LIBS) $(DEP_LIBS)
+
+$(B)/tests/bench/%: tests/bench/%.c tests/bench/bench.h $(STATIC_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -Itests/bench -o $@ $< $(STATIC_LIB) $(LDFLAGS_ALL) $(DEP_LIBS)
+
+$(B)/tests/tools/%: tests/tools/%.c $(STATIC_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(STATIC_LIB) $(LDFLAGS_ALL) $(DEP_LIBS)
+
+deps:
+	@tools/deps.sh
+
+test: deps all $(UNIT_BINS) $(INTEG_BINS) $(TOOL_BINS)
+	@B=$(B) tests/run.sh
+
+bench: deps all $(BENCH_BINS)
+	@B=$(B) tests/bench/run.sh
+
+# libFuzzer needs clang; each target runs for FUZZ_SECONDS and fails on a crash.
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_DIR := build/fuzz
+fuzz: deps
+	@mkdir -p $(FUZZ_DIR)/obj
+	@set -e; for f in $(FUZZ_SRCS); do \
+	  n=$$(basename $$f .c); \
+	  $(FUZZ_CC) -std=gnu11 -O1 -g -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude -Ilib \
+	     -DSAMSA_BUILDING $$f $(LIB_SRCS) -o $(FUZZ_DIR)/$$n $(DEP_LIBS); \
+	done
+	@B=$(FUZZ_DIR) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(notdir $(FUZZ_SRCS:.c=))
+
+run: deps all
+	$(SAMSA_BIN) $(RUN_ARGS)
+
+install: all
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
+	install -m 644 $(STATIC_LIB) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(SHARED_LIB) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libsamsa.so
+	install -m 644 include/samsa.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 $(B)/samsa.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	$(if $(PROG_SRCS),install -d $(DESTDIR)$(BINDIR) && install -m 755 $(SAMSA_BIN) $(DESTDIR)$(BINDIR)/)
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJS:.o=.d) $(PROG_OBJS:.o=.d)

@@ -1,0 +1,61 @@
+#!/bin/sh
+# run.sh: runs every test that `make test` built and prints one summary line.
+#
+# Check suites report "Checks: N, Failures: F, Errors: E"; their counts are
+# added up. A test script (tests/scripts/*.sh) counts as one test.
+# The last line is "tests: N passed, N failed".
+B=${B:-build}
+export B
+export CK_DEFAULT_TIMEOUT=${CK_DEFAULT_TIMEOUT:-120}
+export SAMSA_LOG_LEVEL=${SAMSA_LOG_LEVEL:-4}
+passed=0
+failed=0
+failures=""
+log_dir=$B/test-logs
+mkdir -p "$log_dir"
+
+count_check_output() { # $1: name, $2: exit status, $3: log file
+    line=$(grep -E '^[0-9]+%: Checks: ' "$3" | tail -n 1)
+    if [ -n "$line" ]; then
+        checks=$(echo "$line" | sed -E 's/.*Checks: ([0-9]+).*/\1/')
+        fails=$(echo "$line" | sed -E 's/.*Failures: ([0-9]+).*/\1/')
+        errs=$(echo "$line" | sed -E 's/.*Errors: ([0-9]+).*/\1/')
+        bad=$((fails + errs))
+        passed=$((passed + checks - bad))
+        failed=$((failed + bad))
+        [ "$bad" -gt 0 ] && failures="$failures $1"
+        [ "$bad" -eq 0 ] && [ "$2" -ne 0 ] && { failed=$((failed + 1)); failures="$failures $1(exit $2)"; }
+    else
+        failed=$((failed + 1))
+        failures="$failures $1(no summary, exit $2)"
+    fi
+}
+
+for t in "$B"/tests/unit/test_* "$B"/tests/integration/test_*; do
+    [ -x "$t" ] || continue
+    name=$(basename "$t")
+    log="$log_dir/$name.log"
+    "$t" > "$log" 2>&1
+    status=$?
+    grep -E '^[0-9]+%: Checks: |:[EF]:' "$log" | sed "s/^/$name: /"
+    count_check_output "$name" "$status" "$log"
+done
+
+for s in tests/scripts/*.sh; do
+    [ -f "$s" ] || continue
+    name=$(basename "$s" .sh)
+    log="$log_dir/$name.log"
+    if sh "$s" > "$log" 2>&1; then
+        passed=$((passed + 1))
+        echo "$name: passed"
+    else
+        failed=$((failed + 1))
+        failures="$failures $name"
+        echo "$name: FAILED"
+        tail -n 20 "$log" | sed "s/^/  /"
+    fi
+done
+
+[ -n "$failures" ] && echo "failed:$failures (logs in $log_dir)"
+echo "tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
