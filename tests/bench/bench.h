@@ -1,0 +1,48 @@
+/*
+ * bench.h: helpers shared by the benchmarks in tests/bench.
+ *
+ * Every benchmark prints samsa's figure beside the figure of its reference,
+ * measured in the same run, and the ratio, one line per comparison:
+ *   bench <name>: samsa <value> <unit> | <reference name> <value> <unit> | ratio <r> (goal >= <g>)
+ * Benchmarks never fail on timing; they report.
+ */
+#ifndef SAMSA_BENCH_H
+#define SAMSA_BENCH_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+static inline double bench_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* CPU seconds used by this process so far. */
+static inline double bench_cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Keeps the compiler from discarding a computed value. */
+static inline void bench_keep(uint64_t v) { __asm__ volatile("" : : "r"(v) : "memory"); }
+
+/* Prints one comparison line. goal is the minimum ratio samsa/reference the
+ * issue asks for (0 when it only asks for a report). */
+static inline void bench_report(const char *name, double samsa, const char *ref_name, double ref,
+                                const char *unit, double goal)
+{
+    double ratio = ref > 0 ? samsa / ref : 0;
+    printf("bench %s: samsa %.1f %s | %s %.1f %s | ratio %.2f", name, samsa, unit, ref_name, ref,
+           unit, ratio);
+    if (goal > 0)
+        printf(" (goal >= %.2f: %s)", goal, ratio >= goal ? "met" : "NOT MET");
+    printf("\n");
+    fflush(stdout);
+}
+
+#endif /* SAMSA_BENCH_H */
