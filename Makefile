@@ -23,6 +23,8 @@ MANDIR ?= $(PREFIX)/share/man
 
 CC ?= cc
 OPT ?= -O2 -g
+# V=1 shows the commands
+Q := $(if $(V),,@)
 B := build
 ifneq ($(SANITIZE),)
 B := build/sanitize
@@ -61,49 +63,58 @@ lib: $(STATIC_LIB) $(SHARED_LIB) $(B)/lib/libsamsa.so $(B)/samsa.pc
 
 $(B)/obj/lib/%.o: lib/%.c
 	@mkdir -p $(@D)
-	$(CC) $(LIB_CFLAGS) -MMD -MP -c $< -o $@
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(LIB_CFLAGS) -MMD -MP -c $< -o $@
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
 $(STATIC_LIB): $(LIB_OBJS)
 	@mkdir -p $(@D)
-	rm -f $@
-	ar rcs $@ $^
+	@rm -f $@
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)ar rcs $@ $^
 
 $(SHARED_LIB): $(LIB_OBJS)
 	@mkdir -p $(@D)
-	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--no-undefined -o $@ $^ $(LDFLAGS_ALL) $(DEP_LIBS)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--no-undefined -o $@ $^ $(LDFLAGS_ALL) $(DEP_LIBS)
 
 $(B)/lib/libsamsa.so: $(SHARED_LIB)
-	ln -sf $(SONAME) $@
+	$(Q)ln -sf $(SONAME) $@
 
 $(B)/samsa.pc: pkgconfig/samsa.pc.in include/samsa.h
 	@mkdir -p $(@D)
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
 
 $(SAMSA_BIN): $(PROG_OBJS) $(SHARED_LIB)
 	@mkdir -p $(@D)
-	$(CC) -o $@ $(PROG_OBJS) -L$(B)/lib -lsamsa -Wl,-rpath,'$$ORIGIN/../lib' $(LDFLAGS_ALL)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) -o $@ $(PROG_OBJS) -L$(B)/lib -lsamsa -Wl,-rpath,'$$ORIGIN/../lib' $(LDFLAGS_ALL)
 
 # Unit tests link the static library so they can reach internal functions.
 $(B)/tests/unit/%: tests/unit/%.c $(UNIT_HELPERS) $(STATIC_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(UNIT_HELPERS) $(STATIC_LIB) $(LDFLAGS_ALL) $(CHECK_LIBS) $(DEP_LIBS)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(UNIT_HELPERS) $(STATIC_LIB) $(LDFLAGS_ALL) $(CHECK_LIBS) $(DEP_LIBS)
 
 $(B)/tests/integration/%: tests/integration/%.c $(STATIC_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(STATIC_LIB) $(LDFLAGS_ALL) $(CHECK_LIBS) $(DEP_LIBS)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $< $(STATIC_LIB) $(LDFLAGS_ALL) $(CHECK_LIBS) $(DEP_LIBS)
 
 $(B)/tests/bench/%: tests/bench/%.c tests/bench/bench.h $(STATIC_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -Itests/bench -o $@ $< $(STATIC_LIB) $(LDFLAGS_ALL) $(DEP_LIBS)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(CFLAGS_ALL) -Itests/bench -o $@ $< $(STATIC_LIB) $(LDFLAGS_ALL) $(DEP_LIBS)
 
 $(B)/tests/tools/%: tests/tools/%.c $(STATIC_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(STATIC_LIB) $(LDFLAGS_ALL) $(DEP_LIBS)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $< $(STATIC_LIB) $(LDFLAGS_ALL) $(DEP_LIBS)
 
 deps:
 	@tools/deps.sh
