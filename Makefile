@@ -25,9 +25,10 @@ CC ?= cc
 OPT ?= -O2 -g
 # V=1 shows the commands
 Q := $(if $(V),,@)
-B := build
+BUILD ?= build
+B := $(BUILD)
 ifneq ($(SANITIZE),)
-B := build/sanitize
+B := $(BUILD)/sanitize
 SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
 

@@ -66,17 +66,21 @@ static void init_scalar(const proto_field_t *f, void *p)
     }
 }
 
+static void init_field(const proto_field_t *f, uint8_t *msg)
+{
+    if (f->type & PT_ARRAY) {
+        *(void **)(msg + f->offset) = NULL;
+        *(int32_t *)(msg + f->count_offset) = f->default_null ? -1 : 0;
+    } else {
+        init_scalar(f, msg + f->offset);
+    }
+}
+
 void proto_init(const proto_struct_t *desc, void *msg)
 {
     memset(msg, 0, desc->size);
-    for (uint16_t i = 0; i < desc->field_count; i++) {
-        const proto_field_t *f = &desc->fields[i];
-        uint8_t *p = (uint8_t *)msg + f->offset;
-        if (f->type & PT_ARRAY)
-            *(int32_t *)((uint8_t *)msg + f->count_offset) = f->default_null ? -1 : 0;
-        else
-            init_scalar(f, p);
-    }
+    for (uint16_t i = 0; i < desc->field_count; i++)
+        init_field(&desc->fields[i], msg);
 }
 
 /* ---- decoding --------------------------------------------------------- */
@@ -187,12 +191,8 @@ static void decode_array(decoder_t *d, const proto_field_t *f, reader_t *r, uint
             return;
         }
         uint8_t type = f->type & ~PT_ARRAY;
-        for (int32_t i = 0; i < count && !r->bad; i++) {
-            uint8_t *item = (uint8_t *)items + size * (size_t)i;
-            if (type == PT_STRUCT)
-                proto_init(f->sub, item);
-            decode_value(d, f, type, r, item);
-        }
+        for (int32_t i = 0; i < count && !r->bad; i++)
+            decode_value(d, f, type, r, (uint8_t *)items + size * (size_t)i);
     }
     *(void **)(msg + f->offset) = items;
     *(int32_t *)(msg + f->count_offset) = count;
@@ -234,15 +234,17 @@ static void decode_tags(decoder_t *d, const proto_struct_t *desc, reader_t *r, u
     }
 }
 
+/* Decodes the fields the version has and gives the others, and the tagged
+ * fields until their tags arrive, their defaults: every field is written. */
 static void decode_struct(decoder_t *d, const proto_struct_t *desc, reader_t *r, void *msg)
 {
     uint8_t *base = msg;
-    for (uint16_t i = 0; i < desc->field_count && !r->bad; i++) {
+    for (uint16_t i = 0; i < desc->field_count; i++) {
         const proto_field_t *f = &desc->fields[i];
-        if (f->tag >= 0)
-            break; /* tagged fields come last */
-        if (in_range(d->version, f->min_version, f->max_version))
+        if (f->tag < 0 && in_range(d->version, f->min_version, f->max_version) && !r->bad)
             decode_field(d, f, r, base);
+        else
+            init_field(f, base);
     }
     if (d->flexible && !r->bad)
         decode_tags(d, desc, r, base);
@@ -252,7 +254,7 @@ samsa_err_t proto_decode(const proto_struct_t *desc, int16_t version, bool flexi
                          arena_t *arena, void *msg)
 {
     decoder_t d = {version, flexible, arena, false};
-    proto_init(desc, msg);
+    memset(msg, 0, desc->size);
     decode_struct(&d, desc, r, msg);
     if (d.nomem)
         return SAMSA_ERR__NOMEM;

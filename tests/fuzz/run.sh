@@ -1,0 +1,22 @@
+#!/bin/sh
+# run.sh NAME...: runs each libFuzzer target built in $B for FUZZ_SECONDS
+# seconds, starting from its seed corpus (tests/fuzz/corpus/NAME) when there
+# is one. Fails when a target crashes, leaks or trips a sanitizer.
+set -e
+B=${B:-build/fuzz}
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+for name in "$@"; do
+    work="$B/corpus-$name"
+    mkdir -p "$work"
+    seeds=""
+    [ -d "tests/fuzz/corpus/$name" ] && seeds="tests/fuzz/corpus/$name"
+    echo "== fuzzing $name for ${FUZZ_SECONDS}s"
+    if ! "$B/$name" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 -max_len=65536 \
+        -artifact_prefix="$B/$name-" -print_final_stats=1 "$work" $seeds > "$B/$name.log" 2>&1; then
+        tail -n 40 "$B/$name.log"
+        echo "fuzz $name: FAILED (crash input saved under $B/$name-*)"
+        exit 1
+    fi
+    grep -E "stat::number_of_executed_units|Done" "$B/$name.log" | tail -n 2
+    echo "fuzz $name: passed"
+done
