@@ -139,8 +139,10 @@ fuzz: deps
 	done
 	@B=$(FUZZ_DIR) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(notdir $(FUZZ_SRCS:.c=))
 
-run: deps all
-	$(SAMSA_BIN) $(RUN_ARGS)
+# The main job. Until the broker lands it is the codec demo: the Kafka
+# conversation kcat had with Apache Kafka, decoded by samsa's codec.
+run: deps all $(B)/tests/tools/kdump
+	$(B)/tests/tools/kdump tests/data/golden/kcat/*.bin
 
 install: all
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig

@@ -6,8 +6,7 @@
 
 #include <stdlib.h>
 
-/* Bytes one element of a field's type takes in its C struct. */
-static size_t elem_size(const proto_field_t *f)
+size_t proto_elem_size(const proto_field_t *f)
 {
     switch (f->type & ~PT_ARRAY) {
     case PT_BOOL: return sizeof(bool);
@@ -183,7 +182,7 @@ static void decode_array(decoder_t *d, const proto_field_t *f, reader_t *r, uint
     }
     void *items = NULL;
     if (count > 0) {
-        size_t size = elem_size(f);
+        size_t size = proto_elem_size(f);
         items = arena_alloc(d->arena, size * (size_t)count);
         if (!items) {
             d->nomem = true;
@@ -371,7 +370,7 @@ static void encode_field(encoder_t *e, const proto_field_t *f, const uint8_t *ms
         return;
     write_length(e, count, false);
     const uint8_t *items = *(const uint8_t *const *)(msg + f->offset);
-    size_t size = elem_size(f);
+    size_t size = proto_elem_size(f);
     for (int32_t i = 0; i < count; i++)
         encode_value(e, f, f->type & ~PT_ARRAY, items + size * (size_t)i);
 }

@@ -118,6 +118,9 @@ typedef struct proto_api {
     const proto_struct_t *request, *response;
 } proto_api_t;
 
+/* Bytes one element of the field's type takes in its C struct. */
+size_t proto_elem_size(const proto_field_t *f);
+
 /* The API with this key, or NULL when samsa does not speak it. */
 const proto_api_t *proto_api(int16_t api_key);
 /* All APIs samsa speaks, in key order; *count receives their number. */

@@ -16,24 +16,6 @@ uint64_t protogen_rand(uint64_t *state)
     return x * 0x2545F4914F6CDD1DULL;
 }
 
-static size_t elem_bytes(const proto_field_t *f)
-{
-    switch (f->type & ~PT_ARRAY) {
-    case PT_BOOL: return sizeof(bool);
-    case PT_INT8: return 1;
-    case PT_INT16: case PT_UINT16: return 2;
-    case PT_INT32: case PT_UINT32: return 4;
-    case PT_INT64: return 8;
-    case PT_FLOAT64: return sizeof(double);
-    case PT_UUID: return sizeof(proto_uuid_t);
-    case PT_STRING: return sizeof(proto_str_t);
-    case PT_BYTES: return sizeof(proto_bytes_t);
-    case PT_RECORDS: return sizeof(proto_records_t);
-    case PT_STRUCT: return f->sub->size;
-    }
-    return 0;
-}
-
 static bool nullable(const proto_field_t *f, int16_t v) { return v >= f->null_min && v <= f->null_max; }
 
 static void fill_value(const proto_field_t *f, uint8_t type, int16_t v, bool flexible, void *p,
@@ -105,7 +87,7 @@ void protogen_fill(const proto_struct_t *desc, int16_t v, bool flexible, void *m
         if (f->type & PT_ARRAY) {
             uint64_t r = protogen_rand(rng);
             int32_t count = nullable(f, v) && r % 6 == 0 ? -1 : (int32_t)(r % 4);
-            size_t size = elem_bytes(f);
+            size_t size = proto_elem_size(f);
             uint8_t *items = count > 0 ? arena_alloc(a, size * (size_t)count) : NULL;
             for (int32_t k = 0; k < count; k++)
                 fill_value(f, f->type & ~PT_ARRAY, v, flexible, items + size * (size_t)k, a, rng);
@@ -135,7 +117,7 @@ static bool value_equal(const proto_field_t *f, uint8_t type, const void *a, con
     }
     case PT_STRUCT: return protogen_equal(f->sub, a, b, where, where_len);
     case PT_BOOL: return *(const bool *)a == *(const bool *)b;
-    default: return memcmp(a, b, elem_bytes(f)) == 0;
+    default: return memcmp(a, b, proto_elem_size(f)) == 0;
     }
 }
 
@@ -152,7 +134,7 @@ bool protogen_equal(const proto_struct_t *desc, const void *a, const void *b, ch
             same = nx == ny;
             const uint8_t *ix = *(const uint8_t *const *)(x + f->offset);
             const uint8_t *iy = *(const uint8_t *const *)(y + f->offset);
-            size_t size = elem_bytes(f);
+            size_t size = proto_elem_size(f);
             for (int32_t k = 0; same && k < nx; k++)
                 same = value_equal(f, f->type & ~PT_ARRAY, ix + size * (size_t)k,
                                    iy + size * (size_t)k, where, where_len);
