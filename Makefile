@@ -58,7 +58,7 @@ STATIC_LIB := $(B)/lib/libsamsa.a
 SHARED_LIB := $(B)/lib/$(SONAME)
 SAMSA_BIN := $(B)/bin/samsa
 
-.PHONY: all lib test bench fuzz install deps run clean examples
+.PHONY: all lib test bench fuzz install deps run clean examples valgrind
 all: lib $(if $(PROG_SRCS),$(SAMSA_BIN))
 lib: $(STATIC_LIB) $(SHARED_LIB) $(B)/lib/libsamsa.so $(B)/samsa.pc
 
@@ -122,6 +122,16 @@ deps:
 
 test: deps all $(UNIT_BINS) $(INTEG_BINS) $(TOOL_BINS)
 	@B=$(B) tests/run.sh
+
+# The unit tests under valgrind, unforked so that leaks are seen.
+valgrind: deps all $(UNIT_BINS)
+	@mkdir -p $(B)/test-logs
+	@set -e; for t in $(UNIT_BINS); do \
+	  echo "== valgrind $$t"; \
+	  CK_FORK=no valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	    --error-exitcode=1 $$t > $(B)/test-logs/valgrind-$$(basename $$t).log 2>&1 || \
+	    { tail -n 40 $(B)/test-logs/valgrind-$$(basename $$t).log; exit 1; }; \
+	done; echo "valgrind: no errors, no leaks"
 
 bench: deps all $(BENCH_BINS)
 	@B=$(B) tests/bench/run.sh
