@@ -6,7 +6,7 @@ set -e
 B=${B:-build}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
-make -s install BUILD="$tmp/build" PREFIX=/opt/samsa DESTDIR="$tmp/root" >/dev/null
+make -s install SANITIZE= BUILD="$tmp/build" PREFIX=/opt/samsa DESTDIR="$tmp/root" >/dev/null
 root="$tmp/root/opt/samsa"
 for f in lib/libsamsa.a lib/libsamsa.so lib/libsamsa.so.0 include/samsa.h lib/pkgconfig/samsa.pc; do
     [ -e "$root/$f" ] || { echo "missing $f"; exit 1; }
