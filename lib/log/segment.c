@@ -349,6 +349,9 @@ samsa_err_t segment_recover(log_segment_t *seg, const log_config_t *cfg, bool fu
         seg->size_bytes = end;
         seg->alloc_bytes = end;
     }
+    /* Rebuilt indexes are cut to their entries; activation re-reserves. */
+    if ((e = index_trim(&seg->offset_index)) != 0 || (e = index_trim(&seg->time_index)) != 0)
+        goto fail;
     return SAMSA_ERR_NONE;
 fail:
     slog_error(LOG_MODULE, "%s: cannot recover: %s", seg->path, strerror(e));
