@@ -214,6 +214,9 @@ static samsa_err_t list_segments(partition_log_t *pl, int64_t **bases, size_t *n
             (*bases)[(*n)++] = base;
         } else if (suffix && (strcmp(suffix, "index") == 0 || strcmp(suffix, "timeindex") == 0)) {
             continue;
+        } else if (strcmp(name, LOG_CHECKPOINT_FILE ".tmp") == 0 ||
+                   strcmp(name, LOG_CLEAN_FILE ".tmp") == 0) {
+            unlinkat(pl->dir_fd, name, 0); /* a write that a crash interrupted */
         } else if (strcmp(name, ".") != 0 && strcmp(name, "..") != 0 &&
                    strcmp(name, LOG_CHECKPOINT_FILE) != 0 && strcmp(name, LOG_CLEAN_FILE) != 0 &&
                    strcmp(name, LOG_LOCK_FILE) != 0) {
