@@ -11,6 +11,7 @@
 #include "log/log_int.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -134,6 +135,24 @@ samsa_err_t partition_log_flush(partition_log_t *pl)
     return err;
 }
 
+/* Before leading a sync, lets appenders that are about to append (often
+ * the ones the previous sync just released) get their batches in, so that
+ * syncs alternate less between tiny and large groups. Returns whether this
+ * thread should still sync. Lock held. */
+static bool gather_appends(partition_log_t *pl, int64_t end_offset)
+{
+    int64_t seen = -1;
+    for (int i = 0; i < 8 && pl->next_offset != seen; i++) {
+        seen = pl->next_offset;
+        pthread_mutex_unlock(&pl->lock);
+        sched_yield();
+        pthread_mutex_lock(&pl->lock);
+        if (pl->flushing || pl->failed || pl->durable_offset >= end_offset)
+            return false;
+    }
+    return true;
+}
+
 samsa_err_t partition_log_wait_durable(partition_log_t *pl, int64_t end_offset)
 {
     samsa_err_t err = SAMSA_ERR_NONE;
@@ -146,7 +165,7 @@ samsa_err_t partition_log_wait_durable(partition_log_t *pl, int64_t end_offset)
             err = SAMSA_ERR__STORAGE;
         } else if (pl->flushing) {
             pthread_cond_wait(&pl->durable_cond, &pl->lock);
-        } else {
+        } else if (gather_appends(pl, end_offset)) {
             int64_t adv;
             err = flush_locked(pl, &adv);
             if (adv > advanced)
