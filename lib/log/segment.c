@@ -221,12 +221,13 @@ void segment_note_batch(log_segment_t *seg, const log_config_t *cfg, size_t posi
     seg->next_offset = h->base_offset + h->last_offset_delta + 1;
 }
 
-static bool all_zero(const uint8_t *p, size_t n)
+/* Bytes from p up to and including the last non-zero one (0: all zeros,
+ * which is preallocated space, not data). */
+static size_t nonzero_extent(const uint8_t *p, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        if (p[i])
-            return false;
-    return true;
+    while (n > 0 && p[n - 1] == 0)
+        n--;
+    return n;
 }
 
 /* Reads batches from start to the end of the file. The batch at start is
@@ -334,8 +335,8 @@ samsa_err_t segment_recover(log_segment_t *seg, const log_config_t *cfg, bool fu
         goto fail;
     end = segment_scan(seg, cfg, 0, true, false, &why);
     if (end < seg->size_bytes) {
-        size_t cut_bytes = seg->size_bytes - end;
-        if (!all_zero(seg->map + end, cut_bytes)) {
+        size_t cut_bytes = nonzero_extent(seg->map + end, seg->size_bytes - end);
+        if (cut_bytes > 0) {
             slog_warn(LOG_MODULE,
                       "%s.log: cutting %zu bytes at position %zu (after offset %" PRId64
                       "): %s",
