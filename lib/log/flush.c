@@ -1,0 +1,366 @@
+/*
+ * flush.c: durability: syncing a partition (with group commit), waiting for
+ * durable offsets, the flush policy, and the flusher thread.
+ *
+ * Group commit: one thread at a time syncs a partition (pl->flushing). It
+ * notes the log end, drops the lock for the fdatasync, and then declares
+ * everything below that end durable. Appends that arrive meanwhile are
+ * covered by the next sync, which whoever waits next starts: one fdatasync
+ * serves every append that came in while the previous one ran.
+ */
+#include "log/log_int.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "base/slog.h"
+
+typedef struct flush_item {
+    log_segment_t *seg;
+    size_t size_bytes;
+    bool full; /* sealed since: sync size and indexes too */
+} flush_item_t;
+
+static bool segment_needs_sync(const log_segment_t *seg)
+{
+    return seg->flushed_bytes < seg->size_bytes || (!seg->active && !seg->sealed_synced);
+}
+
+static bool partition_needs_sync(const partition_log_t *pl)
+{
+    if (pl->durable_offset < pl->next_offset || pl->dir_dirty)
+        return true;
+    for (size_t i = 0; i < pl->segment_count; i++)
+        if (segment_needs_sync(pl->segments[i]))
+            return true;
+    return false;
+}
+
+/* The base offset of the first segment that recovery must scan. */
+static int64_t recovery_point(const partition_log_t *pl)
+{
+    for (size_t i = 0; i < pl->segment_count; i++)
+        if (pl->segments[i]->active || !pl->segments[i]->sealed_synced)
+            return pl->segments[i]->base_offset;
+    return pl->next_offset;
+}
+
+/* One sync. Called and returns with pl->lock held and pl->flushing false;
+ * drops the lock while syncing. *advanced is set to the new durable end
+ * when it moved (for the on_durable callback), else -1. */
+static samsa_err_t flush_locked(partition_log_t *pl, int64_t *advanced)
+{
+    int e = 0;
+    *advanced = -1;
+    flush_item_t *items = malloc(pl->segment_count * sizeof(*items));
+    if (!items)
+        return SAMSA_ERR__NOMEM;
+    size_t n = 0;
+    for (size_t i = 0; i < pl->segment_count; i++) {
+        log_segment_t *seg = pl->segments[i];
+        if (!segment_needs_sync(seg))
+            continue;
+        segment_ref(seg);
+        items[n++] = (flush_item_t){seg, seg->size_bytes, !seg->active};
+    }
+    int64_t target = pl->next_offset, messages = pl->unflushed_messages;
+    bool dir = pl->dir_dirty;
+    pl->dir_dirty = false;
+    pl->flushing = true;
+    pthread_mutex_unlock(&pl->lock);
+
+    for (size_t i = 0; i < n && !e; i++)
+        e = segment_sync(items[i].seg, items[i].full);
+    if (!e && dir && fsync(pl->dir_fd) != 0)
+        e = errno;
+
+    pthread_mutex_lock(&pl->lock);
+    pl->flushing = false;
+    for (size_t i = 0; i < n; i++) {
+        if (!e) {
+            if (items[i].seg->flushed_bytes < items[i].size_bytes)
+                items[i].seg->flushed_bytes = items[i].size_bytes;
+            if (items[i].full)
+                items[i].seg->sealed_synced = true;
+        }
+        segment_unref(items[i].seg);
+    }
+    free(items);
+    samsa_err_t err = SAMSA_ERR_NONE;
+    if (e) {
+        /* After a failed fsync the page cache may have dropped the data:
+         * refuse further appends rather than acknowledge on top of a hole. */
+        pl->failed = true;
+        slog_error(LOG_MODULE, "%s: sync failed: %s; the partition refuses appends until reopened",
+                   pl->name, strerror(e));
+        err = SAMSA_ERR__STORAGE;
+    } else {
+        if (target > pl->durable_offset) {
+            pl->durable_offset = target;
+            *advanced = target;
+        }
+        pl->unflushed_messages -= messages;
+        pl->last_flush_mono_ms = clock_mono_ms();
+        int64_t rp = recovery_point(pl);
+        if (rp > pl->recovery_point)
+            err = partition_write_checkpoint(pl, rp);
+    }
+    pthread_cond_broadcast(&pl->durable_cond);
+    return err;
+}
+
+static void notify_durable(partition_log_t *pl, int64_t advanced)
+{
+    if (advanced >= 0 && pl->cfg.on_durable)
+        pl->cfg.on_durable(pl->cfg.on_durable_opaque, pl, advanced);
+}
+
+samsa_err_t partition_log_flush(partition_log_t *pl)
+{
+    samsa_err_t err = SAMSA_ERR_NONE;
+    int64_t advanced = -1;
+    pthread_mutex_lock(&pl->lock);
+    while (pl->flushing)
+        pthread_cond_wait(&pl->durable_cond, &pl->lock);
+    if (pl->failed)
+        err = SAMSA_ERR__STORAGE;
+    else if (partition_needs_sync(pl))
+        err = flush_locked(pl, &advanced);
+    pthread_mutex_unlock(&pl->lock);
+    notify_durable(pl, advanced);
+    return err;
+}
+
+/* Before leading a sync, lets appenders that are about to append (often
+ * the ones the previous sync just released) get their batches in, so that
+ * syncs alternate less between tiny and large groups. Returns whether this
+ * thread should still sync. Lock held. */
+static bool gather_appends(partition_log_t *pl, int64_t end_offset)
+{
+    int64_t seen = -1;
+    for (int i = 0; i < 8 && pl->next_offset != seen; i++) {
+        seen = pl->next_offset;
+        pthread_mutex_unlock(&pl->lock);
+        sched_yield();
+        pthread_mutex_lock(&pl->lock);
+        if (pl->flushing || pl->failed || pl->durable_offset >= end_offset)
+            return false;
+    }
+    return true;
+}
+
+samsa_err_t partition_log_wait_durable(partition_log_t *pl, int64_t end_offset)
+{
+    samsa_err_t err = SAMSA_ERR_NONE;
+    int64_t advanced = -1;
+    pthread_mutex_lock(&pl->lock);
+    if (end_offset > pl->next_offset)
+        err = SAMSA_ERR__INVALID_ARG;
+    while (!err && pl->durable_offset < end_offset) {
+        if (pl->failed) {
+            err = SAMSA_ERR__STORAGE;
+        } else if (pl->flushing) {
+            pthread_cond_wait(&pl->durable_cond, &pl->lock);
+        } else if (gather_appends(pl, end_offset)) {
+            int64_t adv;
+            err = flush_locked(pl, &adv);
+            if (adv > advanced)
+                advanced = adv;
+        }
+    }
+    pthread_mutex_unlock(&pl->lock);
+    notify_durable(pl, advanced);
+    return err;
+}
+
+int64_t partition_log_durable_offset(partition_log_t *pl)
+{
+    pthread_mutex_lock(&pl->lock);
+    int64_t v = pl->durable_offset;
+    pthread_mutex_unlock(&pl->lock);
+    return v;
+}
+
+samsa_err_t partition_log_append_durable(partition_log_t *pl, uint8_t *batches, size_t len,
+                                         int32_t leader_epoch, int64_t *base_offset_out,
+                                         int64_t *last_offset_out)
+{
+    int64_t last;
+    samsa_err_t err =
+        partition_log_append(pl, batches, len, leader_epoch, base_offset_out, &last);
+    if (!err)
+        err = partition_log_wait_durable(pl, last + 1);
+    if (last_offset_out)
+        *last_offset_out = last;
+    return err;
+}
+
+samsa_err_t partition_log_flush_if_due(partition_log_t *pl, int64_t now_mono_ms)
+{
+    pthread_mutex_lock(&pl->lock);
+    bool due = !pl->flushing && !pl->failed && partition_needs_sync(pl) &&
+               (pl->cfg.flush_on_ack ||
+                (pl->cfg.flush_interval_ms >= 0 &&
+                 now_mono_ms - pl->last_flush_mono_ms >= pl->cfg.flush_interval_ms));
+    pthread_mutex_unlock(&pl->lock);
+    return due ? partition_log_flush(pl) : SAMSA_ERR_NONE;
+}
+
+/* ---- the flusher thread ------------------------------------------------ */
+
+struct log_flusher {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;       /* wakes the thread; tells removers it moved on */
+    partition_log_t **parts;
+    size_t count, cap;
+    partition_log_t *current;  /* being flushed outside the lock */
+    int64_t retention_check_ms;
+    int wake;                  /* atomic: an on-ack append is waiting */
+    bool stop;
+};
+
+/* How long the thread may sleep: the shortest flush interval, the
+ * retention period, at most a second. Lock held. */
+static int64_t flusher_tick_ms(const log_flusher_t *fl)
+{
+    int64_t tick = 1000;
+    for (size_t i = 0; i < fl->count; i++) {
+        int64_t ms = fl->parts[i]->cfg.flush_interval_ms;
+        if (ms >= 0 && ms < tick)
+            tick = ms > 0 ? ms : 1;
+    }
+    if (fl->retention_check_ms > 0 && fl->retention_check_ms < tick)
+        tick = fl->retention_check_ms;
+    return tick;
+}
+
+static void *flusher_main(void *arg)
+{
+    log_flusher_t *fl = arg;
+    int64_t next_retention = clock_mono_ms() + fl->retention_check_ms;
+    pthread_mutex_lock(&fl->lock);
+    while (!fl->stop) {
+        if (!__atomic_load_n(&fl->wake, __ATOMIC_ACQUIRE)) {
+            int64_t deadline = clock_mono_ms() + flusher_tick_ms(fl);
+            struct timespec ts = {deadline / 1000, (deadline % 1000) * 1000000};
+            pthread_cond_timedwait(&fl->cond, &fl->lock, &ts);
+        }
+        __atomic_store_n(&fl->wake, 0, __ATOMIC_RELEASE);
+        int64_t now = clock_mono_ms();
+        bool retention = fl->retention_check_ms > 0 && now >= next_retention;
+        if (retention)
+            next_retention = now + fl->retention_check_ms;
+        for (size_t i = 0; i < fl->count && !fl->stop; i++) {
+            partition_log_t *pl = fl->parts[i];
+            fl->current = pl;
+            pthread_mutex_unlock(&fl->lock);
+            partition_log_flush_if_due(pl, now);
+            if (retention)
+                partition_log_apply_retention(pl, clock_wall_ms());
+            pthread_mutex_lock(&fl->lock);
+            fl->current = NULL;
+            pthread_cond_broadcast(&fl->cond);
+        }
+    }
+    pthread_mutex_unlock(&fl->lock);
+    return NULL;
+}
+
+log_flusher_t *log_flusher_start(int64_t retention_check_ms, char *errbuf, size_t errlen)
+{
+    log_flusher_t *fl = calloc(1, sizeof(*fl));
+    if (!fl) {
+        log_fail(SAMSA_ERR__NOMEM, errbuf, errlen, "out of memory");
+        return NULL;
+    }
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&fl->cond, &attr);
+    pthread_condattr_destroy(&attr);
+    pthread_mutex_init(&fl->lock, NULL);
+    fl->retention_check_ms = retention_check_ms;
+    int e = pthread_create(&fl->thread, NULL, flusher_main, fl);
+    if (e) {
+        log_fail(SAMSA_ERR__STORAGE, errbuf, errlen, "cannot start the flusher thread: %s",
+                 strerror(e));
+        pthread_cond_destroy(&fl->cond);
+        pthread_mutex_destroy(&fl->lock);
+        free(fl);
+        return NULL;
+    }
+    return fl;
+}
+
+samsa_err_t log_flusher_add(log_flusher_t *fl, partition_log_t *pl)
+{
+    samsa_err_t err = SAMSA_ERR_NONE;
+    pthread_mutex_lock(&fl->lock);
+    if (fl->count == fl->cap) {
+        size_t cap = fl->cap ? fl->cap * 2 : 16;
+        partition_log_t **p = realloc(fl->parts, cap * sizeof(*p));
+        if (!p)
+            err = SAMSA_ERR__NOMEM;
+        else {
+            fl->parts = p;
+            fl->cap = cap;
+        }
+    }
+    if (!err)
+        fl->parts[fl->count++] = pl;
+    pthread_cond_broadcast(&fl->cond); /* intervals may have changed */
+    pthread_mutex_unlock(&fl->lock);
+    if (!err) {
+        pthread_mutex_lock(&pl->lock);
+        pl->flusher = fl;
+        pthread_mutex_unlock(&pl->lock);
+    }
+    return err;
+}
+
+void log_flusher_remove(log_flusher_t *fl, partition_log_t *pl)
+{
+    pthread_mutex_lock(&pl->lock);
+    pl->flusher = NULL;
+    pthread_mutex_unlock(&pl->lock);
+    pthread_mutex_lock(&fl->lock);
+    for (size_t i = 0; i < fl->count; i++) {
+        if (fl->parts[i] == pl) {
+            memmove(fl->parts + i, fl->parts + i + 1, (fl->count - i - 1) * sizeof(*fl->parts));
+            fl->count--;
+            break;
+        }
+    }
+    while (fl->current == pl)
+        pthread_cond_wait(&fl->cond, &fl->lock);
+    pthread_mutex_unlock(&fl->lock);
+}
+
+void log_flusher_wake(log_flusher_t *fl)
+{
+    if (__atomic_exchange_n(&fl->wake, 1, __ATOMIC_ACQ_REL))
+        return; /* already pending */
+    pthread_mutex_lock(&fl->lock);
+    pthread_cond_signal(&fl->cond);
+    pthread_mutex_unlock(&fl->lock);
+}
+
+void log_flusher_stop(log_flusher_t *fl)
+{
+    if (!fl)
+        return;
+    pthread_mutex_lock(&fl->lock);
+    fl->stop = true;
+    pthread_cond_broadcast(&fl->cond);
+    pthread_mutex_unlock(&fl->lock);
+    pthread_join(fl->thread, NULL);
+    pthread_cond_destroy(&fl->cond);
+    pthread_mutex_destroy(&fl->lock);
+    free(fl->parts);
+    free(fl);
+}
