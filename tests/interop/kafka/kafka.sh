@@ -122,7 +122,9 @@ transaction.state.log.num.partitions=1
 share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
-log.retention.hours=1
+# No time retention: tests write records with old timestamps (2023), which
+# a time-based retention check would delete a few minutes after startup.
+log.retention.ms=-1
 log.segment.bytes=16777216
 EOF
     if [[ -n "${KAFKA_EXTRA_PROPS:-}" ]]; then
