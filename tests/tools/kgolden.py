@@ -11,6 +11,9 @@
         records as  offset_delta TAB timestamp_ms TAB key TAB value TAB
         headers  (key/value hex or '-' for null, headers name=hex,...).
         --info prints the batch header to stderr.
+    kgolden.py check-batches DIR
+        Decode every DIR/*.bin and compare with DIR/*.txt; a codec whose
+        module is missing is skipped.  Ends with "N passed, N failed".
     kgolden.py select RAWDIR OUTDIR [--keep N]
         Copy a small subset of a kproxy.py capture: for every
         (api, version) the first request/response pair, the pair with the
@@ -303,6 +306,35 @@ def select(rawdir, outdir, keep=2):
                 n += 1
     return n
 
+def check_batches(d):
+    passed = failed = skipped = 0
+    for name in sorted(os.listdir(d)):
+        if not name.endswith(".bin"):
+            continue
+        stem = os.path.join(d, name[:-4])
+        with open(stem + ".bin", "rb") as f:
+            data = f.read()
+        with open(stem + ".txt") as f:
+            want = f.read()
+        try:
+            _, records = decode_batch(data)
+        except ImportError as e:
+            print("skip %s: %s" % (name, e))
+            skipped += 1
+            continue
+        except ValueError as e:
+            print("FAIL %s: %s" % (name, e))
+            failed += 1
+            continue
+        got = "".join(format_record(*r) + "\n" for r in records)
+        if got == want:
+            passed += 1
+        else:
+            print("FAIL %s: records differ from %s.txt" % (name, name[:-4]))
+            failed += 1
+    print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
+    return 1 if failed else 0
+
 # ---------------------------------------------------------------- main
 
 
@@ -315,6 +347,8 @@ def main():
     p = sub.add_parser("decode")
     p.add_argument("batch")
     p.add_argument("--info", action="store_true")
+    p = sub.add_parser("check-batches")
+    p.add_argument("dir")
     p = sub.add_parser("select")
     p.add_argument("rawdir")
     p.add_argument("outdir")
@@ -334,6 +368,8 @@ def main():
                 print("%s: %s" % (k, v), file=sys.stderr)
         for rec in records:
             print(format_record(*rec))
+    elif a.cmd == "check-batches":
+        return check_batches(a.dir)
     elif a.cmd == "select":
         print("%d files" % select(a.rawdir, a.outdir, a.keep), file=sys.stderr)
     return 0
