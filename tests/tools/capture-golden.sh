@@ -41,7 +41,12 @@ if [[ ! -f "$venv/.pkgs" || "$(cat "$venv/.pkgs")" != "${pkgs[*]}" ]]; then
 fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/samsa-golden.XXXXXX")
+cap_pid=
 cleanup() {
+    if [[ -n "$cap_pid" ]] && kill -0 "$cap_pid" 2>/dev/null; then
+        kill -TERM "$cap_pid" 2>/dev/null || true
+        wait "$cap_pid" 2>/dev/null || true
+    fi
     "$kafka/kafka.sh" stop "$work/kafka" || true
     if [[ -n "${SAMSA_KEEP_WORK:-}" ]]; then
         log "kept $work"
@@ -72,15 +77,28 @@ KAFKA_LIBS=$libs KAFKA_PROXY_PORT=$proxy_port "$kafka/kafka.sh" start "$work/kaf
 "$venv/bin/python" "$tools/capture_golden.py" \
     --proxy-port "$proxy_port" \
     --upstream "$(cat "$work/kafka/proxied_upstream")" \
-    --work "$work" --data "$data" --clients "$clients" \
+    --work "$work" --data "$work/out" --clients "$clients" \
     --python "$venv/bin/python" \
-    --java-cp "$work/classes:$libs/*" --java-log4j "$work/log4j2.properties"
+    --java-cp "$work/classes:$libs/*" --java-log4j "$work/log4j2.properties" &
+# In the background so that a TERM to this script runs the trap at once.
+cap_pid=$!
+wait "$cap_pid"
+cap_pid=
+
+# Only a complete capture replaces the data in the tree.
+mkdir -p "$data/golden" "$data/batches"
+for d in "$work/out/golden"/*/; do
+    client=$(basename "$d")
+    rm -rf "${data:?}/golden/$client"
+    cp -r "$d" "$data/golden/$client"
+done
+cp "$work/out/batches"/* "$data/batches/"
 
 # ---- what produced the data
 kver=$(basename "$(dirname "$libs")")
 {
     echo "broker: Apache Kafka ${kver#kafka-} (KRaft, single node)"
-    if [[ ,$clients, == *,kcat,* ]]; then
+    if command -v kcat >/dev/null; then
         echo "kcat: $(kcat -V 2>&1 | sed -n 's/^Version \([^ ]*\) .*librdkafka \([^ ]*\) .*/\1, librdkafka \2/p') (Debian package $(dpkg-query -W -f='${Version}' kcat 2>/dev/null || echo '?'))"
     fi
     echo "kafka-python: $("$venv/bin/python" -c 'import kafka; print(kafka.__version__)')"

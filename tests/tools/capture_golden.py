@@ -220,6 +220,9 @@ def main():
     ap.add_argument("--java-cp", default="")
     ap.add_argument("--java-log4j", default="")
     a = ap.parse_args()
+    # TERM unwinds like an exception: the running client is killed by
+    # subprocess.run and the proxy stopped by the finally below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     bootstrap = "127.0.0.1:%d" % a.proxy_port
     for client in a.clients.split(","):
