@@ -22,10 +22,18 @@ static inline bool get_uvarint(const uint8_t **pp, const uint8_t *end, int max_b
                                uint64_t max_value, uint64_t *out)
 {
     const uint8_t *p = *pp;
-    if (__builtin_expect(p < end && *p < 0x80, 1)) {
-        *out = *p;
-        *pp = p + 1;
-        return true;
+    /* One and two bytes (values below 16384) cover nearly every length. */
+    if (__builtin_expect(end - p >= 2, 1)) {
+        if (p[0] < 0x80) {
+            *out = p[0];
+            *pp = p + 1;
+            return true;
+        }
+        if (p[1] < 0x80) {
+            *out = (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
+            *pp = p + 2;
+            return true;
+        }
     }
     uint64_t v = 0;
     for (int i = 0; i < max_bytes && p < end; i++) {

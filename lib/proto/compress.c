@@ -170,34 +170,18 @@ static samsa_err_t zstd_encode(int level, const uint8_t *in, size_t in_len, buf_
     return SAMSA_ERR_NONE;
 }
 
-samsa_err_t compress_encode(int codec, int level, const void *in, size_t in_len, buf_t *out)
+static samsa_err_t none_encode(int level, const uint8_t *in, size_t in_len, buf_t *out)
 {
-    size_t start = out->len;
-    samsa_err_t err;
-    switch (codec) {
-    case COMPRESS_NONE:
-        err = out_reserve(out, in_len);
-        if (!err)
-            buf_put(out, in, in_len);
-        break;
-    case COMPRESS_GZIP:
-        err = gzip_encode(level, in, in_len, out);
-        break;
-    case COMPRESS_SNAPPY:
-        err = snappy_encode(in, in_len, out);
-        break;
-    case COMPRESS_LZ4:
-        err = lz4_encode(level, in, in_len, out);
-        break;
-    case COMPRESS_ZSTD:
-        err = zstd_encode(level, in, in_len, out);
-        break;
-    default:
-        err = SAMSA_ERR_UNSUPPORTED_COMPRESSION_TYPE;
-    }
-    if (err)
-        out->len = start;
+    samsa_err_t err = out_reserve(out, in_len);
+    if (!err)
+        buf_put(out, in, in_len);
     return err;
+}
+
+static samsa_err_t snappy_encode_any_level(int level, const uint8_t *in, size_t in_len,
+                                           buf_t *out)
+{
+    return snappy_encode(in, in_len, out);
 }
 
 /* ---- streaming decompression ------------------------------------------ */
@@ -447,32 +431,41 @@ static samsa_err_t snappy_decode(const uint8_t *in, size_t in_len, buf_t *out, s
     return err;
 }
 
+static samsa_err_t none_decode(const uint8_t *in, size_t in_len, buf_t *out, size_t max_out)
+{
+    return in_len > max_out ? SAMSA_ERR__MSG_TOO_LARGE : none_encode(0, in, in_len, out);
+}
+
+/* The codecs by attribute number. */
+static const struct codec_ops {
+    samsa_err_t (*encode)(int level, const uint8_t *in, size_t in_len, buf_t *out);
+    samsa_err_t (*decode)(const uint8_t *in, size_t in_len, buf_t *out, size_t max_out);
+} codec_ops[] = {
+    [COMPRESS_NONE] = {none_encode, none_decode},
+    [COMPRESS_GZIP] = {gzip_encode, gzip_decode},
+    [COMPRESS_SNAPPY] = {snappy_encode_any_level, snappy_decode},
+    [COMPRESS_LZ4] = {lz4_encode, lz4_decode},
+    [COMPRESS_ZSTD] = {zstd_encode, zstd_decode},
+};
+
+samsa_err_t compress_encode(int codec, int level, const void *in, size_t in_len, buf_t *out)
+{
+    if (codec < COMPRESS_NONE || codec > COMPRESS_ZSTD)
+        return SAMSA_ERR_UNSUPPORTED_COMPRESSION_TYPE;
+    size_t start = out->len;
+    samsa_err_t err = codec_ops[codec].encode(level, in, in_len, out);
+    if (err)
+        out->len = start;
+    return err;
+}
+
 samsa_err_t compress_decode(int codec, const void *in, size_t in_len, buf_t *out,
                             size_t max_out_bytes)
 {
+    if (codec < COMPRESS_NONE || codec > COMPRESS_ZSTD)
+        return SAMSA_ERR_UNSUPPORTED_COMPRESSION_TYPE;
     size_t start = out->len;
-    samsa_err_t err;
-    switch (codec) {
-    case COMPRESS_NONE:
-        err = in_len > max_out_bytes ? SAMSA_ERR__MSG_TOO_LARGE : out_reserve(out, in_len);
-        if (!err)
-            buf_put(out, in, in_len);
-        break;
-    case COMPRESS_GZIP:
-        err = gzip_decode(in, in_len, out, max_out_bytes);
-        break;
-    case COMPRESS_SNAPPY:
-        err = snappy_decode(in, in_len, out, max_out_bytes);
-        break;
-    case COMPRESS_LZ4:
-        err = lz4_decode(in, in_len, out, max_out_bytes);
-        break;
-    case COMPRESS_ZSTD:
-        err = zstd_decode(in, in_len, out, max_out_bytes);
-        break;
-    default:
-        err = SAMSA_ERR_UNSUPPORTED_COMPRESSION_TYPE;
-    }
+    samsa_err_t err = codec_ops[codec].decode(in, in_len, out, max_out_bytes);
     if (err)
         out->len = start;
     return err;
