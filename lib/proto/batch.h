@@ -156,8 +156,10 @@ typedef struct batch_builder {
  * The builder borrows out until batch_builder_free; params is copied. */
 void batch_builder_init(batch_builder_t *b, buf_t *out, const batch_builder_params_t *params);
 
-/* Bytes one record with these sizes would add to the batch, uncompressed.
- * header values: pass NULL headers with header_count 0 for none. */
+/* Bytes the next record, with these sizes, would add to the batch,
+ * uncompressed (exact: a null key or value takes as much as an empty one).
+ * Pass NULL headers with header_count 0 for none. SIZE_MAX when a size is
+ * past Kafka's int32 limits. */
 size_t batch_builder_record_bytes(const batch_builder_t *b, int64_t timestamp_ms, size_t key_len,
                                   size_t value_len, const record_header_t *headers,
                                   size_t header_count);

@@ -183,7 +183,8 @@ samsa_err_t batch_builder_finish(batch_builder_t *b, int codec, int level,
         if (err)
             goto fail;
         out->len = records_at;
-        buf_put(out, b->scratch.data, b->scratch.len);
+        if (b->scratch.len)
+            buf_put(out, b->scratch.data, b->scratch.len);
         if (out->failed) {
             err = SAMSA_ERR__NOMEM;
             goto fail;

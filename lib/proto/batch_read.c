@@ -170,8 +170,9 @@ samsa_err_t record_iter_init(record_iter_t *it, const batch_t *b, buf_t *scratch
         it->pos = it->end = NULL;
         return err;
     }
+    /* Nothing was allocated when the records decompressed to no bytes. */
     it->pos = dst->data;
-    it->end = dst->data + dst->len;
+    it->end = dst->len ? dst->data + dst->len : dst->data;
     return SAMSA_ERR_NONE;
 }
 

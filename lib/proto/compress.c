@@ -172,8 +172,8 @@ static samsa_err_t zstd_encode(int level, const uint8_t *in, size_t in_len, buf_
 
 static samsa_err_t none_encode(int level, const uint8_t *in, size_t in_len, buf_t *out)
 {
-    samsa_err_t err = out_reserve(out, in_len);
-    if (!err)
+    samsa_err_t err = in_len ? out_reserve(out, in_len) : SAMSA_ERR_NONE;
+    if (!err && in_len)
         buf_put(out, in, in_len);
     return err;
 }
@@ -397,9 +397,9 @@ static samsa_err_t snappy_raw_decode(const uint8_t *in, size_t in_len, buf_t *ou
     if (err)
         return err;
     size_t got = n;
-    if (snappy_uncompress((const char *)in, in_len, (char *)out->data + out->len, &got) !=
-            SNAPPY_OK ||
-        got != n)
+    char empty; /* an empty block still gets a valid destination */
+    char *dst = n ? (char *)out->data + out->len : &empty;
+    if (snappy_uncompress((const char *)in, in_len, dst, &got) != SNAPPY_OK || got != n)
         return SAMSA_ERR__COMPRESSION;
     out->len += n;
     return SAMSA_ERR_NONE;

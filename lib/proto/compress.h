@@ -49,8 +49,9 @@ const char *compress_codec_name(int codec);
 int compress_codec_from_name(const char *name);
 
 /* Compresses in_len bytes at in with codec and appends the result to out.
- * level is codec-specific (gzip 1..9, lz4 acceleration < 0 or HC 1..12,
- * zstd -7..22; snappy has none) or COMPRESS_LEVEL_DEFAULT. COMPRESS_NONE
+ * level is codec-specific (gzip 0..9; lz4 below 3 is the fast mode, negative
+ * values faster still, 3..12 high compression; zstd ZSTD_minCLevel()..22;
+ * snappy has none) or COMPRESS_LEVEL_DEFAULT. COMPRESS_NONE
  * appends in as it is.
  * Returns SAMSA_ERR_NONE; SAMSA_ERR_UNSUPPORTED_COMPRESSION_TYPE for an
  * unknown codec; SAMSA_ERR__NOMEM; SAMSA_ERR__MSG_TOO_LARGE when out's own

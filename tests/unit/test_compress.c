@@ -200,6 +200,15 @@ START_TEST(snappy_writes_xerial_and_reads_raw_and_xerial)
     buf_put(&bad, "abc", 3);
     ck_assert_int_eq(compress_decode(COMPRESS_SNAPPY, bad.data, bad.len, &d, 100000),
                      SAMSA_ERR__COMPRESSION);
+    /* raw snappy of nothing is one byte, and decodes to nothing */
+    static const char raw_empty[1] = {0}; /* length varint 0, no elements */
+    size_t raw_empty_len = sizeof(raw_empty);
+    buf_t fresh;
+    buf_init(&fresh, 0);
+    ck_assert_int_eq(compress_decode(COMPRESS_SNAPPY, raw_empty, raw_empty_len, &fresh, 10),
+                     SAMSA_ERR_NONE);
+    ck_assert_uint_eq(fresh.len, 0);
+    buf_free(&fresh);
     /* a header alone is an empty payload */
     ck_assert_int_eq(compress_decode(COMPRESS_SNAPPY, header, 16, &d, 10), SAMSA_ERR_NONE);
     ck_assert_uint_eq(d.len, 0);
