@@ -144,7 +144,7 @@ fuzz: deps
 	@mkdir -p $(FUZZ_DIR)/obj
 	@set -e; for f in $(FUZZ_SRCS); do \
 	  n=$$(basename $$f .c); \
-	  $(FUZZ_CC) -std=gnu11 -O1 -g -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude -Ilib \
+	  $(FUZZ_CC) -std=gnu11 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -D_GNU_SOURCE -Iinclude -Ilib \
 	     -DSAMSA_BUILDING $$f $(LIB_SRCS) -o $(FUZZ_DIR)/$$n $(DEP_LIBS); \
 	done
 	@B=$(FUZZ_DIR) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(notdir $(FUZZ_SRCS:.c=))

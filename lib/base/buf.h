@@ -180,6 +180,8 @@ static inline uint8_t *buf_extend(buf_t *b, size_t n)
 {
     if (b->cap - b->len < n && !buf_grow(b, n))
         return NULL;
+    if (!b->data)
+        return NULL; /* n is 0 and nothing was ever allocated */
     uint8_t *p = b->data + b->len;
     b->len += n;
     return p;
