@@ -10,6 +10,8 @@
 #include "proto/compress.h"
 
 #include <check.h>
+
+#include "unit.h"
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -822,9 +824,5 @@ int main(void)
     tcase_add_test(tc, decompression_in_the_reader_is_capped);
     tcase_add_test(tc, batches_from_real_clients_decode_as_listed);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(s);
 }

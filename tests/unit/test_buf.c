@@ -7,6 +7,8 @@
 #include "samsa.h"
 
 #include <check.h>
+
+#include "unit.h"
 #include <stdlib.h>
 
 START_TEST(reader_reads_big_endian_integers)
@@ -179,9 +181,5 @@ int main(void)
     tcase_add_test(tc, arena_allocations_are_zeroed_aligned_and_capped);
     tcase_add_test(tc, error_names_and_strings);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(s);
 }

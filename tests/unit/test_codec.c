@@ -8,6 +8,8 @@
 #include "protogen.h"
 
 #include <check.h>
+
+#include "unit.h"
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -387,9 +389,5 @@ int main(void)
     tcase_add_test(tc, fields_outside_a_version_take_their_defaults);
     tcase_add_test(tc, records_with_a_source_become_splices);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(s);
 }

@@ -7,6 +7,8 @@
 #include "proto/compress.h"
 
 #include <check.h>
+
+#include "unit.h"
 #include <lz4frame.h>
 #include <snappy-c.h>
 #include <stdlib.h>
@@ -394,9 +396,5 @@ int main(void)
     tcase_add_loop_test(tc, decompression_is_capped, 0, NCODECS);
     tcase_add_test(tc, gzip_detects_a_flipped_byte);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(s);
 }

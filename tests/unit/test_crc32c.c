@@ -6,6 +6,8 @@
 #include "base/crc32c.h"
 
 #include <check.h>
+
+#include "unit.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -141,9 +143,5 @@ int main(void)
     tcase_add_test(tc, every_implementation_agrees_with_portable_on_random_input);
     tcase_add_test(tc, every_implementation_handles_block_boundaries);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(s);
 }

@@ -10,6 +10,8 @@
 #include "proto/print.h"
 
 #include <check.h>
+
+#include "unit.h"
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,9 +151,5 @@ int main(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, captured_frames_reencode_byte_for_byte);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(s);
 }

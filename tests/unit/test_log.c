@@ -9,6 +9,8 @@
 #include "proto/batch.h"
 
 #include <check.h>
+
+#include "unit.h"
 #include <fcntl.h>
 #include <ftw.h>
 #include <inttypes.h>
@@ -976,9 +978,5 @@ static Suite *log_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(log_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return unit_run(log_suite());
 }

@@ -10,6 +10,8 @@
 #include "proto/batch.h"
 
 #include <check.h>
+
+#include "unit.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -272,9 +274,5 @@ static Suite *log_crash_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(log_crash_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return unit_run(log_crash_suite());
 }

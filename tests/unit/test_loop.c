@@ -4,6 +4,8 @@
 #include "net/loop.h"
 
 #include <check.h>
+
+#include "unit.h"
 #include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -178,9 +180,5 @@ int main(void)
     tcase_add_test(tc, stop_from_another_thread_ends_run);
     tcase_add_test(tc, posted_work_left_at_free_still_runs);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(s);
 }

@@ -11,6 +11,8 @@
 #include "base/murmur2.h"
 
 #include <check.h>
+
+#include "unit.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,9 +95,5 @@ int main(void)
     tcase_add_test(tc, partition_count_must_be_positive);
     tcase_add_test(tc, hash_does_not_depend_on_alignment);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return unit_run(s);
 }
