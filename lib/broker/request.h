@@ -1,0 +1,84 @@
+/*
+ * request.h: one client request inside the broker, from its decoded body
+ * to its response.
+ *
+ * The connection layer makes a broker_request_t for every frame it reads,
+ * decodes the body into req->body and hands the request to the handler of
+ * its API. The handler answers with broker_request_respond() at once, or
+ * later after broker_request_park() (long-poll Fetch, Produce with acks=-1,
+ * JoinGroup waiting for the other members). Whatever order handlers answer
+ * in, responses leave each connection in request order.
+ *
+ * Everything here runs on the broker's event-loop thread.
+ */
+#ifndef SAMSA_BROKER_REQUEST_H
+#define SAMSA_BROKER_REQUEST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "proto/codec.h"
+
+typedef struct broker broker_t;
+typedef struct broker_request broker_request_t;
+
+/* Delivers the response (or, with response NULL, no response at all, as for
+ * Produce with acks=0) and releases the request. Set by whoever made the
+ * request: the connection layer, or a test. */
+typedef void broker_respond_fn(broker_request_t *req, const void *response);
+
+/* Called when a parked request's client has gone: the handler forgets the
+ * request, which is released right after. */
+typedef void broker_cancel_fn(broker_request_t *req, void *opaque);
+
+struct broker_request {
+    broker_t *broker;         /* the broker serving it (NULL in unit tests of a module) */
+    const proto_api_t *api;   /* its API; the body and response use api->request/response */
+    int16_t api_version;
+    bool flexible;            /* proto_api_flexible(api, api_version) */
+    int32_t correlation_id;
+    proto_str_t client_id;    /* points into the frame, valid as long as the request */
+    const char *client_addr;  /* the peer as "host:port" */
+    const char *principal;    /* "User:ANONYMOUS" until authentication exists */
+    void *body;               /* the decoded request (in arena) */
+    arena_t arena;            /* freed with the request: build the response here */
+    int64_t received_ms;      /* monotonic time the frame arrived */
+
+    /* set by the creator */
+    broker_respond_fn *respond_fn;
+    void *owner;
+    /* set by broker_request_park() */
+    broker_cancel_fn *cancel_fn;
+    void *cancel_opaque;
+};
+
+/* Sends response, a struct of req->api->response's type at
+ * req->api_version (NULL: no response), and releases the request: req must
+ * not be used afterwards. */
+static inline void broker_request_respond(broker_request_t *req, const void *response)
+{
+    req->respond_fn(req, response);
+}
+
+/* Marks the request as waiting for an event. If the client disconnects (or
+ * the broker stops) first, cancel(req, opaque) runs and the request is
+ * released; otherwise the handler answers later with broker_request_respond. */
+static inline void broker_request_park(broker_request_t *req, broker_cancel_fn *cancel,
+                                       void *opaque)
+{
+    req->cancel_fn = cancel;
+    req->cancel_opaque = opaque;
+}
+
+/* A zeroed response struct of the request's API, with every field at its
+ * default, allocated in the request's arena (NULL when memory runs out). */
+static inline void *broker_response_new(broker_request_t *req)
+{
+    void *resp = arena_alloc(&req->arena, req->api->response->size);
+    if (resp)
+        proto_init(req->api->response, resp);
+    return resp;
+}
+
+#endif /* SAMSA_BROKER_REQUEST_H */
