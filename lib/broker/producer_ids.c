@@ -35,15 +35,14 @@ typedef struct producer_grant {
 
 struct producer_ids {
     char *path;
-    char *dir;           /* the directory holding path, fsync'd after a rename */
+    char *name;          /* the file's name in its directory */
+    int dir_fd;          /* the directory holding it, fsync'd after a rename */
     int64_t next_id;
     int64_t block_end;   /* on disk: no id below it is handed out after a restart */
     producer_grant_t grants[IDS_GRANTS]; /* a ring, most recent at grant_next - 1 */
     size_t grant_count;
     size_t grant_next;
 };
-
-static samsa_err_t errno_err(int e) { return e == ENOSPC ? SAMSA_ERR__NOSPC : SAMSA_ERR__STORAGE; }
 
 /* Writes block_end to the file durably (temp, fsync, rename, fsync dir). */
 static samsa_err_t ids_persist(producer_ids_t *ids, int64_t block_end)
@@ -54,34 +53,9 @@ static samsa_err_t ids_persist(producer_ids_t *ids, int64_t block_end)
     be16_store(data + 6, 0);
     be64_store(data + 8, (uint64_t)block_end);
     be32_store(data + 16, crc32c(0, data, 16));
-    char tmp[4096];
-    samsa_err_t err = SAMSA_ERR_NONE;
-    int dir_fd = -1;
-    snprintf(tmp, sizeof(tmp), "%s.tmp", ids->path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        err = errno_err(errno);
-        goto fail;
-    }
-    ssize_t n = write(fd, data, sizeof(data));
-    if (n != (ssize_t)sizeof(data))
-        err = errno_err(n < 0 ? errno : ENOSPC);
-    if (!err && fsync(fd) != 0)
-        err = errno_err(errno);
-    close(fd);
-    if (!err && rename(tmp, ids->path) != 0)
-        err = errno_err(errno);
-    if (!err && ((dir_fd = open(ids->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
-                 fsync(dir_fd) != 0))
-        err = errno_err(errno);
-    if (dir_fd >= 0)
-        close(dir_fd);
+    samsa_err_t err = producer_file_write(ids->dir_fd, ids->name, data, sizeof(data));
     if (err)
-        goto fail;
-    return SAMSA_ERR_NONE;
-fail:
-    unlink(tmp);
-    slog_error(IDS_MODULE, "cannot write %s: %s", ids->path, samsa_err_str(err));
+        slog_error(IDS_MODULE, "cannot write %s: %s", ids->path, samsa_err_str(err));
     return err;
 }
 
@@ -129,19 +103,29 @@ producer_ids_t *producer_ids_open(const char *path, char *errbuf, size_t errlen)
         errlen = sizeof(scratch);
     }
     producer_ids_t *ids = calloc(1, sizeof(*ids));
-    char *copy = strdup(path);
-    if (!ids || !copy || !(ids->path = strdup(path)) || !(ids->dir = strdup(dirname(copy)))) {
+    char *dir_copy = strdup(path), *name_copy = strdup(path);
+    if (ids)
+        ids->dir_fd = -1;
+    if (!ids || !dir_copy || !name_copy || !(ids->path = strdup(path)) ||
+        !(ids->name = strdup(basename(name_copy)))) {
         snprintf(errbuf, errlen, "out of memory");
+        goto fail;
+    }
+    ids->dir_fd = open(dirname(dir_copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (ids->dir_fd < 0) {
+        snprintf(errbuf, errlen, "cannot open the directory of %s: %s", path, strerror(errno));
         goto fail;
     }
     if (ids_load(ids, &ids->block_end, errbuf, errlen) != 0)
         goto fail;
     /* ids of the block in use before the restart may have been handed out */
     ids->next_id = ids->block_end;
-    free(copy);
+    free(dir_copy);
+    free(name_copy);
     return ids;
 fail:
-    free(copy);
+    free(dir_copy);
+    free(name_copy);
     producer_ids_close(ids);
     return NULL;
 }
@@ -150,8 +134,10 @@ void producer_ids_close(producer_ids_t *ids)
 {
     if (!ids)
         return;
+    if (ids->dir_fd >= 0)
+        close(ids->dir_fd);
     free(ids->path);
-    free(ids->dir);
+    free(ids->name);
     free(ids);
 }
 

@@ -162,8 +162,9 @@ static void table_remove_at(producer_state_t *ps, size_t i)
  * many. A removal may move an entry into the slot just examined, so that
  * slot is examined again; entries are never moved to an earlier slot that
  * was not yet visited from a later one that was, so none is skipped. */
-static size_t table_remove_if(producer_state_t *ps, bool (*drop)(const producer_entry_t *, const void *),
-                              const void *arg)
+typedef bool producer_pred_fn(const producer_entry_t *e, const void *arg);
+
+static size_t table_remove_if(producer_state_t *ps, producer_pred_fn *drop, const void *arg)
 {
     size_t removed = 0;
     for (size_t i = 0; i < ps->cap;) {
@@ -339,7 +340,9 @@ static samsa_err_t snapshot_list(producer_state_t *ps, int64_t **out, size_t *n)
     while ((ent = readdir(d)) != NULL) {
         int64_t offset;
         size_t len = strlen(ent->d_name);
-        if (len == 20 + strlen(PS_SUFFIX ".tmp") && strcmp(ent->d_name + 20, PS_SUFFIX ".tmp") == 0) {
+        bool temp = len == 20 + strlen(PS_SUFFIX ".tmp") &&
+                    strcmp(ent->d_name + 20, PS_SUFFIX ".tmp") == 0;
+        if (temp) {
             unlinkat(ps->dir_fd, ent->d_name, 0); /* a write that a crash interrupted */
             continue;
         }
@@ -529,39 +532,41 @@ static samsa_err_t write_all(int fd, const uint8_t *data, size_t len)
     return SAMSA_ERR_NONE;
 }
 
-samsa_err_t producer_state_snapshot(producer_state_t *ps)
+samsa_err_t producer_file_write(int dir_fd, const char *name, const void *data, size_t len)
 {
-    int64_t end_offset = partition_log_end_offset(ps->pl);
-    char name[64], tmp[64];
-    snapshot_name(name, sizeof(name), end_offset, "");
-    snapshot_name(tmp, sizeof(tmp), end_offset, ".tmp");
-    buf_t b;
-    buf_init(&b, 0);
-    samsa_err_t err = SAMSA_ERR_NONE;
-    int64_t *offsets = NULL;
-    size_t n = 0;
-    snapshot_encode(ps, end_offset, &b);
-    if (b.failed) {
-        err = SAMSA_ERR__NOMEM;
-        goto fail;
-    }
-    int fd = openat(ps->dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        err = errno_err(errno);
-        goto fail;
-    }
-    err = write_all(fd, b.data, b.len);
+    char tmp[512];
+    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", name) >= sizeof(tmp))
+        return SAMSA_ERR__INVALID_ARG;
+    int fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return errno_err(errno);
+    samsa_err_t err = write_all(fd, data, len);
     if (!err && fsync(fd) != 0)
         err = errno_err(errno);
     close(fd);
-    if (!err && renameat(ps->dir_fd, tmp, ps->dir_fd, name) != 0)
+    if (!err && renameat(dir_fd, tmp, dir_fd, name) != 0)
         err = errno_err(errno);
-    if (!err && fsync(ps->dir_fd) != 0)
+    if (!err && fsync(dir_fd) != 0)
         err = errno_err(errno);
-    if (err) {
-        unlinkat(ps->dir_fd, tmp, 0);
+    if (err)
+        unlinkat(dir_fd, tmp, 0);
+    return err;
+}
+
+samsa_err_t producer_state_snapshot(producer_state_t *ps)
+{
+    int64_t end_offset = partition_log_end_offset(ps->pl);
+    char name[64];
+    snapshot_name(name, sizeof(name), end_offset, "");
+    buf_t b;
+    buf_init(&b, 0);
+    int64_t *offsets = NULL;
+    size_t n = 0;
+    snapshot_encode(ps, end_offset, &b);
+    samsa_err_t err = b.failed ? SAMSA_ERR__NOMEM
+                               : producer_file_write(ps->dir_fd, name, b.data, b.len);
+    if (err)
         goto fail;
-    }
     buf_free(&b);
     /* older snapshots: keep one as a fallback, delete the rest */
     if (snapshot_list(ps, &offsets, &n) == SAMSA_ERR_NONE)

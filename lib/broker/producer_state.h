@@ -152,6 +152,13 @@ const producer_entry_t *producer_state_find(const producer_state_t *ps, int64_t 
 /* How many producers the partition tracks. */
 size_t producer_state_count(const producer_state_t *ps);
 
+/* Replaces the file name in the directory dir_fd with len bytes at data,
+ * durably: writes "<name>.tmp", fsyncs it, renames it over name and fsyncs
+ * the directory, so a crash leaves the old file or the new one, whole.
+ * Returns SAMSA_ERR__NOSPC, SAMSA_ERR__STORAGE (the temp file is removed)
+ * or SAMSA_ERR__INVALID_ARG for a name over 500 bytes. Any thread. */
+samsa_err_t producer_file_write(int dir_fd, const char *name, const void *data, size_t len);
+
 /* ---- producer ids ---------------------------------------------------- */
 
 typedef struct producer_ids producer_ids_t;

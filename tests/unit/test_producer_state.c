@@ -7,6 +7,7 @@
 #include "broker/producer_state.h"
 #include "base/arena.h"
 #include "base/buf.h"
+#include "base/crc32c.h"
 #include "base/slog.h"
 #include "proto/batch.h"
 #include "proto/compress.h"
@@ -568,6 +569,109 @@ START_TEST(test_a_snapshot_past_the_log_end_is_deleted)
 }
 END_TEST
 
+static uint8_t *read_snapshot(int64_t offset, size_t *len)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%020lld.snapshot", partdir, (long long)offset);
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    static uint8_t data[4096];
+    *len = fread(data, 1, sizeof(data), f);
+    fclose(f);
+    return data;
+}
+
+START_TEST(test_snapshot_layout_is_as_documented)
+{
+    partition_log_t *pl = open_log();
+    producer_state_t *ps = open_state(pl);
+    ck_assert_int_eq(produce_ts(ps, pl, 0x0102030405060708, 7, 10, 2, 1111, NULL), 0);
+    ck_assert_int_eq(produce_ts(ps, pl, 0x0102030405060708, 7, 12, 3, 2222, NULL), 0);
+    ck_assert_int_eq(producer_state_close(ps), 0);
+    partition_log_close(pl, true);
+    size_t len;
+    const uint8_t *d = read_snapshot(5, &len);
+    ck_assert_uint_eq(len, 20 + 20 + 2 * 28 + 4);
+    ck_assert_int_eq(memcmp(d, "SPST", 4), 0);
+    ck_assert_uint_eq(be16_load(d + 4), 1);
+    ck_assert_uint_eq(be16_load(d + 6), 0);
+    ck_assert_uint_eq(be64_load(d + 8), 5);
+    ck_assert_uint_eq(be32_load(d + 16), 1);
+    ck_assert_uint_eq(be64_load(d + 20), 0x0102030405060708ull);
+    ck_assert_uint_eq(be16_load(d + 28), 7);
+    ck_assert_uint_eq(d[30], 2);
+    ck_assert_uint_eq(d[31], 0);
+    ck_assert_uint_eq(be64_load(d + 32), 2222);
+    const uint8_t *b = d + 40 + 28; /* the newer batch */
+    ck_assert_uint_eq(be32_load(b), 12);
+    ck_assert_uint_eq(be32_load(b + 4), 14);
+    ck_assert_uint_eq(be64_load(b + 8), 2);
+    ck_assert_uint_eq(be32_load(b + 16), 2);
+    ck_assert_uint_eq(be64_load(b + 20), 2222);
+    ck_assert_uint_eq(be32_load(d + len - 4), crc32c(0, d, len - 4));
+}
+END_TEST
+
+/* Snapshots with a valid CRC whose contents are wrong: each is refused
+ * with a warning and the state comes from the log. */
+START_TEST(test_snapshots_with_bad_contents_are_refused)
+{
+    enum { TOO_MANY, SIX_BATCHES, TWICE, TRAILING, WRONG_OFFSET, NEGATIVE_ID, VERSION, CUT, N };
+    for (int variant = 0; variant < N; variant++) {
+        partition_log_t *pl = open_log();
+        producer_state_t *ps = open_state(pl);
+        ck_assert_int_eq(produce(ps, pl, 4, 0, 0, 1, NULL), 0);
+        int64_t end = partition_log_end_offset(pl);
+        producer_state_free(ps);
+        partition_log_close(pl, true);
+
+        buf_t b;
+        buf_init(&b, 0);
+        buf_put(&b, "SPST", 4);
+        buf_put_u16(&b, variant == VERSION ? 2 : 1);
+        buf_put_u16(&b, 0);
+        buf_put_i64(&b, variant == WRONG_OFFSET ? end + 1 : end);
+        buf_put_u32(&b, variant == TOO_MANY ? 1000 : variant == TWICE ? 2 : 1);
+        for (int copy = 0; copy < (variant == TWICE ? 2 : 1); copy++) {
+            buf_put_i64(&b, variant == NEGATIVE_ID ? -5 : 99);
+            buf_put_i16(&b, 0);
+            buf_put_i8(&b, variant == SIX_BATCHES ? 6 : 1);
+            buf_put_i8(&b, 0);
+            buf_put_i64(&b, 1000);
+            for (int i = 0; i < (variant == SIX_BATCHES ? 6 : 1); i++) {
+                buf_put_i32(&b, 0);
+                buf_put_i32(&b, 0);
+                buf_put_i64(&b, 0);
+                buf_put_i32(&b, 0);
+                buf_put_i64(&b, 1000);
+            }
+        }
+        if (variant == TRAILING)
+            buf_put_i8(&b, 0);
+        if (variant == CUT)
+            b.len -= 10;
+        buf_put_u32(&b, crc32c(0, b.data, b.len));
+        char path[512];
+        snprintf(path, sizeof(path), "%s/%020lld.snapshot", partdir, (long long)end);
+        FILE *f = fopen(path, "wb");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_uint_eq(fwrite(b.data, 1, b.len, f), b.len);
+        fclose(f);
+        buf_free(&b);
+
+        warnings = 0;
+        pl = open_log();
+        ps = open_state(pl);
+        ck_assert_msg(warnings == 1, "variant %d: %d warnings", variant, warnings);
+        ck_assert_uint_eq(producer_state_count(ps), 1);
+        ck_assert_ptr_nonnull(producer_state_find(ps, 4));
+        producer_state_free(ps);
+        partition_log_close(pl, true);
+        nftw(partdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    }
+}
+END_TEST
+
 START_TEST(test_truncate_head_drops_producers_below_the_log_start)
 {
     partition_log_t *pl = open_log();
@@ -869,6 +973,8 @@ static Suite *producer_state_suite(void)
     tcase_add_test(tc, test_a_corrupt_snapshot_is_ignored_and_the_log_replayed);
     tcase_add_test(tc, test_a_corrupt_newest_snapshot_falls_back_to_the_older_one);
     tcase_add_test(tc, test_a_snapshot_past_the_log_end_is_deleted);
+    tcase_add_test(tc, test_snapshot_layout_is_as_documented);
+    tcase_add_test(tc, test_snapshots_with_bad_contents_are_refused);
     tcase_add_test(tc, test_truncate_head_drops_producers_below_the_log_start);
     tcase_add_test(tc, test_expire_drops_idle_producers);
     suite_add_tcase(s, tc);
