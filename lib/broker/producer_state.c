@@ -22,11 +22,10 @@
 #define PS_MODULE "producer_state"
 #define PS_MAGIC "SPST"
 #define PS_VERSION 1
-#define PS_HEADER_BYTES 20                        /* magic .. producer count */
-#define PS_PRODUCER_BYTES 20                      /* without its batches */
-#define PS_BATCH_BYTES 28
-#define PS_SNAPSHOTS_KEPT 2
-#define PS_SNAPSHOT_MAX_BYTES (1024u * 1024 * 1024) /* ~5 million producers */
+#define PS_HEADER_BYTES 20   /* magic .. producer count */
+#define PS_PRODUCER_BYTES 20 /* an entry without its batches (28 bytes each) */
+#define PS_SNAPSHOTS_KEPT 2  /* the newest, and one to fall back on */
+#define PS_SNAPSHOT_MAX_BYTES (1024u * 1024 * 1024) /* ~6 million producers */
 #define PS_REPLAY_READ_BYTES (1024 * 1024)
 #define PS_SUFFIX ".snapshot"
 
@@ -307,9 +306,9 @@ static bool snapshot_name_parse(const char *name, int64_t *offset)
     return true;
 }
 
-static void snapshot_name(char *out, size_t outlen, int64_t offset, const char *extra)
+static void snapshot_name(char *out, size_t outlen, int64_t offset)
 {
-    snprintf(out, outlen, "%020" PRId64 PS_SUFFIX "%s", offset, extra);
+    snprintf(out, outlen, "%020" PRId64 PS_SUFFIX, offset);
 }
 
 static int compare_desc(const void *a, const void *b)
@@ -375,7 +374,7 @@ static samsa_err_t snapshot_list(producer_state_t *ps, int64_t **out, size_t *n)
 static void snapshot_unlink(producer_state_t *ps, int64_t offset)
 {
     char name[64];
-    snapshot_name(name, sizeof(name), offset, "");
+    snapshot_name(name, sizeof(name), offset);
     if (unlinkat(ps->dir_fd, name, 0) != 0 && errno != ENOENT)
         slog_warn(PS_MODULE, "%s: cannot delete %s: %s", ps->dir, name, strerror(errno));
 }
@@ -466,7 +465,7 @@ static const char *snapshot_decode(producer_state_t *ps, const uint8_t *data, si
 static samsa_err_t snapshot_load(producer_state_t *ps, int64_t offset)
 {
     char name[64];
-    snapshot_name(name, sizeof(name), offset, "");
+    snapshot_name(name, sizeof(name), offset);
     uint8_t *data = NULL;
     samsa_err_t err = SAMSA_ERR_NONE;
     int fd = openat(ps->dir_fd, name, O_RDONLY | O_CLOEXEC);
@@ -557,7 +556,7 @@ samsa_err_t producer_state_snapshot(producer_state_t *ps)
 {
     int64_t end_offset = partition_log_end_offset(ps->pl);
     char name[64];
-    snapshot_name(name, sizeof(name), end_offset, "");
+    snapshot_name(name, sizeof(name), end_offset);
     buf_t b;
     buf_init(&b, 0);
     int64_t *offsets = NULL;

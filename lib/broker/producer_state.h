@@ -120,7 +120,8 @@ void producer_state_free(producer_state_t *ps);
  * Batches without a producer id (-1) are always appended. Several batches
  * of one producer in one request: check, append and update each in turn
  * (the check of the second needs the update of the first). Never changes
- * the state: only producer_state_update() does. */
+ * the state: only producer_state_update() does (for a new producer it may
+ * grow the table, which moves entries that producer_state_find returned). */
 samsa_err_t producer_state_check(producer_state_t *ps, const batch_header_t *h,
                                  int64_t *dup_base_offset);
 
