@@ -480,6 +480,49 @@ START_TEST(test_state_is_rebuilt_from_an_old_snapshot_and_the_log_tail)
 }
 END_TEST
 
+/* The log's recovery cuts a torn last batch: the snapshot written after it
+ * is past the new log end, so the state comes from the snapshot before it
+ * and the log tail, and equals the state before the torn batch. */
+START_TEST(test_state_follows_the_log_when_recovery_cuts_a_torn_batch)
+{
+    partition_log_t *pl = open_log();
+    producer_state_t *ps = open_state(pl);
+    write_history(ps, pl, 6);
+    ck_assert_int_eq(producer_state_snapshot(ps), 0);
+    ck_assert_int_eq(produce(ps, pl, 7, 0, 18, 2, NULL), 0);
+    saved_t before, after;
+    save(ps, history_pids, HISTORY_PIDS, &before);
+    int64_t torn;
+    ck_assert_int_eq(produce(ps, pl, 7, 0, 20, 4, &torn), 0);
+    ck_assert_int_eq(producer_state_close(ps), 0); /* a snapshot including it */
+    log_read_t r;
+    ck_assert_int_eq(partition_log_read(pl, torn, 1 << 20, &r), 0);
+    int64_t position = r.file_position + (int64_t)r.length_bytes - 3;
+    log_read_release(&r);
+    log_stats_t stats;
+    partition_log_stats(pl, &stats);
+    partition_log_close(pl, false);
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%020lld.log", partdir, (long long)stats.active_base_offset);
+    int fd = open(path, O_RDWR);
+    ck_assert_int_ge(fd, 0);
+    uint8_t byte = 0x5a;
+    ck_assert_int_eq(pwrite(fd, &byte, 1, position), 1);
+    close(fd);
+
+    pl = open_log();
+    ck_assert_int_eq(partition_log_end_offset(pl), torn);
+    ps = open_state(pl);
+    ck_assert_int_eq(warnings, 1); /* the snapshot past the end */
+    save(ps, history_pids, HISTORY_PIDS, &after);
+    assert_same(&before, &after, HISTORY_PIDS);
+    /* the producer's retry of the torn batch is appended again */
+    ck_assert_int_eq(produce(ps, pl, 7, 0, 20, 4, NULL), SAMSA_ERR_NONE);
+    producer_state_free(ps);
+    partition_log_close(pl, true);
+}
+END_TEST
+
 static void corrupt_snapshot(int64_t offset, long at)
 {
     char path[512];
@@ -970,6 +1013,7 @@ static Suite *producer_state_suite(void)
     tcase_add_test(tc, test_state_survives_a_clean_close);
     tcase_add_test(tc, test_state_is_rebuilt_from_the_log_without_a_snapshot);
     tcase_add_test(tc, test_state_is_rebuilt_from_an_old_snapshot_and_the_log_tail);
+    tcase_add_test(tc, test_state_follows_the_log_when_recovery_cuts_a_torn_batch);
     tcase_add_test(tc, test_a_corrupt_snapshot_is_ignored_and_the_log_replayed);
     tcase_add_test(tc, test_a_corrupt_newest_snapshot_falls_back_to_the_older_one);
     tcase_add_test(tc, test_a_snapshot_past_the_log_end_is_deleted);
