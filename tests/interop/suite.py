@@ -1,0 +1,412 @@
+"""suite.py: the interoperability suite of samsa's broker.
+
+    suite.py TARGET WORKDIR CLIENTS_ENV
+
+Starts the broker under test (tests/interop/broker.sh with TARGET=samsa or
+kafka) in WORKDIR/broker, then runs, with the clients named in CLIENTS_ENV
+(written by setup.sh):
+
+  matrix     each of kcat, confluent-kafka, kafka-python, kafkajs, franz-go
+             and the Java client produces into its own 3-partition topic;
+             the same client and the next one in that list each consume the
+             topic in their own group; check.py checks every message exactly
+             and the group's committed offsets must equal the end offsets;
+  rebalance  three confluent-kafka members join one group one by one and
+             leave again while messages are produced; nothing is lost and
+             nothing whose commit succeeded is consumed twice;
+  restart    the Java client produces (idempotently); confluent-kafka
+             consumes half with commits; the broker restarts; the Java
+             client consumes the rest from the committed offsets; then a new
+             group reads everything again.
+
+Prints a table, one line per failure reason, and finally
+"N passed, N failed"; exits 0 when nothing failed.  Every child runs in its
+own process group, is bounded in time and is killed when the suite ends.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import check  # noqa: E402
+
+CLIENTS = ["kcat", "confluent", "kafka-python", "kafkajs", "franz-go", "java"]
+PARTITIONS = 3
+N = 60           # messages per matrix topic
+N_KCAT = 30      # kcat produces one process per message
+BATCH = 60       # messages per batch of the rebalance test
+N_RESTART = 200
+CONSUME_TIMEOUT_S = 60
+BASE = (int(time.time()) - 3600) * 1000   # explicit timestamps: BASE + i
+
+children = set()
+
+
+def log(msg):
+    sys.stderr.write("suite: %s\n" % msg)
+    sys.stderr.flush()
+
+
+class Failed(Exception):
+    pass
+
+
+def spawn(argv, out_path, env=None):
+    f = open(out_path, "w")
+    err = open(out_path + ".err", "w")
+    p = subprocess.Popen(argv, stdout=f, stderr=err, stdin=subprocess.DEVNULL,
+                         env=env, start_new_session=True)
+    f.close()
+    err.close()
+    children.add(p)
+    return p
+
+
+def kill(p):
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    p.wait()
+    children.discard(p)
+
+
+def wait(p, timeout_s):
+    """Exit status of p, or None (after killing it) past timeout_s."""
+    try:
+        rc = p.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        kill(p)
+        return None
+    children.discard(p)
+    return rc
+
+
+def run(argv, out_path, timeout_s, env=None):
+    rc = wait(spawn(argv, out_path, env), timeout_s)
+    if rc != 0:
+        tail = open(out_path + ".err").read()[-1500:]
+        raise Failed("%s: %s\n%s" % (" ".join(argv[:3]), "timed out" if rc is None
+                                     else "exit %d" % rc, tail))
+
+
+class Suite:
+    def __init__(self, target, work, env_file):
+        self.target = target
+        self.work = work
+        self.bdir = os.path.join(work, "broker")
+        self.env = dict(os.environ, TARGET=target)
+        for line in open(env_file):
+            line = line.strip()
+            if line and not line.startswith("#"):
+                k, v = line.split("=", 1)
+                self.env[k] = v.strip("'")
+        self.env["NODE_PATH"] = self.env["INTEROP_NODE_PATH"]
+        self.py = self.env["INTEROP_PYTHON"]
+        self.results = []   # (name, ok, detail)
+        self.bootstrap = None
+
+    def broker(self, cmd):
+        run([os.path.join(HERE, "broker.sh"), cmd, self.bdir],
+            os.path.join(self.work, "broker-%s.out" % cmd), 150, self.env)
+        self.bootstrap = open(os.path.join(self.bdir, "bootstrap")).read().strip()
+
+    def client(self, name):
+        return {
+            "kcat": [os.path.join(HERE, "kcat", "driver.sh")],
+            "confluent": [self.py, os.path.join(HERE, "py", "driver.py"), "confluent"],
+            "kafka-python": [self.py, os.path.join(HERE, "py", "driver.py"), "kafka-python"],
+            "kafkajs": ["node", os.path.join(HERE, "js", "driver.js")],
+            "franz-go": [self.env["INTEROP_FRANZDRIVER"]],
+            "java": ["java", "-Xshare:auto", "-XX:TieredStopAtLevel=1",
+                     "-Dlog4j2.configurationFile=" + os.path.join(HERE, "java", "log4j2.properties"),
+                     "-cp", self.env["INTEROP_JAVA_CP"], "InteropClient"],
+        }[name]
+
+    def path(self, name):
+        return os.path.join(self.work, name)
+
+    def create(self, topic):
+        run([self.py, os.path.join(HERE, "py", "driver.py"), "create", self.bootstrap, topic,
+             str(PARTITIONS)], self.path("create-" + topic), 60, self.env)
+
+    def offsets(self, topic, group):
+        out = self.path("offsets-%s-%s" % (topic, group))
+        run([self.py, os.path.join(HERE, "py", "driver.py"), "offsets", self.bootstrap, topic,
+             group, str(PARTITIONS)], out, 60, self.env)
+        return {int(k): v for k, v in json.load(open(out)).items()}
+
+    def produce(self, client, topic, n):
+        run(self.client(client) + ["produce", self.bootstrap, topic, str(n), str(BASE)],
+            self.path("produce-" + topic), 120, self.env)
+
+    def consume_start(self, client, topic, group, n):
+        return spawn(self.client(client) + ["consume", self.bootstrap, topic, group, str(n),
+                                            str(CONSUME_TIMEOUT_S)],
+                     self.path("consume-%s-%s" % (topic, group)), self.env)
+
+    def consume_result(self, p, topic, group):
+        out = self.path("consume-%s-%s" % (topic, group))
+        rc = wait(p, CONSUME_TIMEOUT_S + 15)
+        if rc != 0:
+            raise Failed("consumer %s: %s\n%s" % (group, "timed out" if rc is None else
+                                                  "exit %d" % rc, open(out + ".err").read()[-1500:]))
+        return check.parse(open(out).read())
+
+    def record(self, name, fn):
+        t0 = time.monotonic()
+        try:
+            fn()
+            self.results.append((name, True, ""))
+            log("%s: passed (%.1fs)" % (name, time.monotonic() - t0))
+        except (Failed, OSError, ValueError, KeyError) as e:
+            self.results.append((name, False, str(e)))
+            log("%s: FAILED (%.1fs): %s" % (name, time.monotonic() - t0, e))
+
+    def committed_all(self, topic, group, want_total=None):
+        offs = self.offsets(topic, group)
+        for p, (committed, end) in sorted(offs.items()):
+            if committed != end:
+                raise Failed("group %s: partition %d committed %d, end %d" % (group, p, committed, end))
+        if want_total is not None and sum(e for _, e in offs.values()) != want_total:
+            raise Failed("topic %s holds %d messages, want %d"
+                         % (topic, sum(e for _, e in offs.values()), want_total))
+
+    # The matrix: every producer, read back by itself and by the next client.
+    def matrix(self):
+        cells = {}
+        for k, prod in enumerate(CLIENTS):
+            cross = CLIENTS[(k + 1) % len(CLIENTS)]
+            topic = "interop-" + prod
+            n = N_KCAT if prod == "kcat" else N
+            t0 = int(time.time() * 1000)
+            row = cells[prod] = {}
+            try:
+                self.create(topic)
+                self.produce(prod, topic, n)
+            except Failed as e:
+                row["produce"] = (False, str(e))
+                row["self"] = row["cross"] = (False, "not run: produce failed")
+                continue
+            row["produce"] = (True, "")
+            ts = (t0 - 1000, int(time.time() * 1000) + 1000) if prod == "kcat" else BASE
+            groups = {"self": (prod, "g-%s-%s" % (prod, prod)),
+                      "cross": (cross, "g-%s-%s" % (prod, cross))}
+            procs = {c: self.consume_start(cl, topic, g, n) for c, (cl, g) in groups.items()}
+            for col, (cl, g) in groups.items():
+                try:
+                    msgs = self.consume_result(procs[col], topic, g)
+                    bad = check.check_run(msgs, n, PARTITIONS, ts)
+                    if bad:
+                        raise Failed("; ".join(bad[:5]))
+                    self.committed_all(topic, g, n)
+                    row[col] = (True, "")
+                except Failed as e:
+                    row[col] = (False, str(e))
+        for prod in CLIENTS:
+            row = cells[prod]
+            cross = CLIENTS[(CLIENTS.index(prod) + 1) % len(CLIENTS)]
+            for col, who in (("produce", prod), ("self", prod), ("cross", cross)):
+                ok, detail = row[col]
+                name = "matrix %s -> %s" % (prod, who) if col != "produce" else "matrix produce %s" % prod
+                self.results.append((name, ok, detail))
+                if not ok:
+                    log("%s: FAILED: %s" % (name, detail))
+        self.cells = cells
+
+    def print_matrix(self):
+        w = max(len(c) for c in CLIENTS)
+        print("%-*s  %-7s  %-*s  %-6s  %-*s  %-6s" % (w, "producer", "produce", w, "consumer", "result",
+                                                    w, "consumer", "result"))
+        for k, prod in enumerate(CLIENTS):
+            row = self.cells[prod]
+            cross = CLIENTS[(k + 1) % len(CLIENTS)]
+
+            def r(c):
+                return "pass" if row[c][0] else "FAIL"
+            print("%-*s  %-7s  %-*s  %-6s  %-*s  %-6s" % (w, prod, r("produce"), w, prod, r("self"),
+                                                        w, cross, r("cross")))
+
+    # Group rebalancing: three members join one by one, then leave.
+    def rebalance(self):
+        topic, group = "interop-rebalance", "g-rebalance"
+        member_py = os.path.join(HERE, "py", "member.py")
+        self.create(topic)
+        members = {}
+        produced = [0]
+
+        def produce_batch():
+            first = produced[0]
+            run([self.py, member_py, "produce", self.bootstrap, topic, str(first), str(BATCH),
+                 str(BASE)], self.path("rebalance-produce-%d" % first), 60, self.env)
+            produced[0] += BATCH
+            return range(first, first + BATCH)
+
+        def lines(name):
+            return check.parse(open(self.path("member-" + name)).read())
+
+        def all_msgs():
+            return [m for name in members for m in lines(name) if "event" not in m]
+
+        def wait_for(what, cond, timeout_s=45):
+            deadline = time.monotonic() + timeout_s
+            while not cond():
+                for name, p in members.items():
+                    if p.poll() is not None and name in live:
+                        raise Failed("member %s exited with %s while %s" % (name, p.returncode, what))
+                if time.monotonic() > deadline:
+                    raise Failed("timed out waiting until %s" % what)
+                time.sleep(0.1)
+
+        def consumed(batch):
+            want = set(batch)
+            return lambda: want <= {check.index_of(m) for m in all_msgs()}
+
+        def settled():
+            owned = []
+            for name in live:
+                ev = [m for m in lines(name) if m.get("event") in ("assign", "revoke")]
+                if not ev or ev[-1]["event"] != "assign" or not ev[-1]["partitions"]:
+                    return False
+                owned += ev[-1]["partitions"]
+            return sorted(owned) == list(range(PARTITIONS))
+
+        def everyone_got(batch):
+            got = {m["member"] for name in live for m in lines(name)
+                   if "event" not in m and check.index_of(m) in set(batch)}
+            if got != set(live):
+                raise Failed("with members %s settled, only %s consumed" % (sorted(live), sorted(got)))
+
+        live = []
+
+        def join(name):
+            members[name] = spawn([self.py, member_py, "member", self.bootstrap, topic, group, name],
+                                  self.path("member-" + name), self.env)
+            live.append(name)
+            wait_for("%s joined" % name, consumed(produce_batch()))
+            wait_for("the group settled with %s" % name, settled)
+            b = produce_batch()
+            wait_for("the group consumed after %s joined" % name, consumed(b))
+            everyone_got(b)
+
+        def leave(name):
+            members[name].send_signal(signal.SIGTERM)
+            live.remove(name)
+            b = produce_batch() if live else None
+            if wait(members[name], 30) != 0:
+                raise Failed("member %s did not close cleanly" % name)
+            if live:
+                wait_for("the group consumed while %s left" % name, consumed(b))
+                wait_for("the group settled without %s" % name, settled)
+                b = produce_batch()
+                wait_for("the group consumed after %s left" % name, consumed(b))
+                everyone_got(b)
+
+        try:
+            for name in ("m1", "m2", "m3"):
+                join(name)
+            for name in ("m1", "m2", "m3"):
+                leave(name)
+        finally:
+            for p in members.values():
+                if p.poll() is None:
+                    kill(p)
+        n = produced[0]
+        msgs = all_msgs()
+        bad = []
+        seen = {}
+        for m in msgs:
+            i = check.index_of(m)
+            if i is None or not 0 <= i < n:
+                bad.append("unexpected %r" % (m,))
+                continue
+            bad += check.check_message(m, i, PARTITIONS, BASE)
+            if i in seen and seen[i]["committed"]:
+                bad.append("v-%d consumed again by %s after %s committed it"
+                           % (i, m["member"], seen[i]["member"]))
+            seen[i] = m
+        missing = [i for i in range(n) if i not in seen]
+        if missing:
+            bad.append("%d of %d never consumed, first v-%d" % (len(missing), n, missing[0]))
+        for p in range(PARTITIONS):
+            offs = sorted(m["offset"] for m in msgs if m["partition"] == p and m["committed"])
+            if offs != list(range(len(offs))):
+                bad.append("partition %d: committed offsets not 0..%d once each" % (p, len(offs) - 1))
+        if bad:
+            raise Failed("; ".join(bad[:5]))
+        self.committed_all(topic, group, n)
+
+    # A broker restart in the middle of a group's work.
+    def restart(self):
+        topic, group = "interop-restart", "g-restart"
+        half = N_RESTART // 2
+        self.create(topic)
+        self.produce("java", topic, N_RESTART)
+        first = self.consume_result(self.consume_start("confluent", topic, group, half), topic, group)
+        offs = self.offsets(topic, group)
+        if sum(c for c, _ in offs.values() if c > 0) != half:
+            raise Failed("before the restart: committed %s after consuming %d" % (offs, half))
+        self.broker("restart")
+        second = self.consume_result(self.consume_start("java", topic, group, N_RESTART - half),
+                                     topic, group)
+        bad = check.check_run(sorted(first + second, key=lambda m: (m["partition"], m["offset"])),
+                              N_RESTART, PARTITIONS, BASE)
+        if bad:
+            raise Failed("across the restart: " + "; ".join(bad[:5]))
+        self.committed_all(topic, group, N_RESTART)
+        again = self.consume_result(self.consume_start("kafka-python", topic, group + "-again",
+                                                       N_RESTART), topic, group + "-again")
+        bad = check.check_run(again, N_RESTART, PARTITIONS, BASE)
+        if bad:
+            raise Failed("new group after the restart: " + "; ".join(bad[:5]))
+
+    def main(self):
+        t0 = time.monotonic()
+        try:
+            self.broker("start")
+            log("broker (%s) at %s" % (self.target, self.bootstrap))
+        except Failed as e:
+            log("broker start failed: %s" % e)
+            print("interop (%s): broker did not start" % self.target)
+            print("0 passed, 1 failed")
+            return 1
+        self.matrix()
+        self.record("rebalance (confluent-kafka, 3 members)", self.rebalance)
+        self.record("restart (java, confluent-kafka, kafka-python)", self.restart)
+        print("interop against %s: matrix (each producer's topic read by two consumers)" % self.target)
+        self.print_matrix()
+        for name, ok, _ in self.results:
+            if not name.startswith("matrix"):
+                print("%-48s %s" % (name, "pass" if ok else "FAIL"))
+        passed = sum(1 for _, ok, _ in self.results if ok)
+        failed = len(self.results) - passed
+        print("interop: %.0fs, logs in %s" % (time.monotonic() - t0, self.work))
+        print("%d passed, %d failed" % (passed, failed))
+        return 1 if failed else 0
+
+
+def main(a):
+    if len(a) != 3:
+        sys.stderr.write("usage: suite.py TARGET WORKDIR CLIENTS_ENV\n")
+        return 2
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGINT, lambda *_: sys.exit(130))
+    s = Suite(a[0], a[1], a[2])
+    try:
+        return s.main()
+    finally:
+        for p in list(children):
+            kill(p)
+        try:
+            subprocess.run([os.path.join(HERE, "broker.sh"), "stop", s.bdir], env=s.env,
+                           timeout=60, stdout=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            log("broker stop timed out")
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
