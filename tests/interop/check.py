@@ -14,6 +14,7 @@ the messages of one partition in the order they were produced at offsets
 headers and timestamp intact.  Usable as a program:
 
     check.py N PARTITIONS BASE|window:LO:HI FILE...
+    check.py --self-test     (damaged runs must all be caught)
 
 (several files: the consumption was split between consumers, in order).
 """
@@ -118,7 +119,49 @@ def check_run(msgs, n, partitions, ts):
     return bad
 
 
+def self_test():
+    """Problems found in the checker itself: a perfect run must pass and each
+    kind of damage must be caught."""
+    n, parts, base = 30, 3, 1700000000000
+    good, next_offset = [], {}
+    for i in range(n):
+        p = partition_of(i, parts)
+        good.append({"partition": p, "offset": next_offset.get(p, 0), "key": "k-%d" % i,
+                     "value": "v-%d" % i, "headers": [["h", str(i)]], "timestamp": base + i})
+        next_offset[p] = next_offset.get(p, 0) + 1
+    good.sort(key=lambda m: (m["partition"], m["offset"]))
+    bad = ["perfect run: %s" % b for b in check_run(good, n, parts, base)]
+    if sorted(next_offset) != list(range(parts)):
+        bad.append("keys k-0..k-%d do not reach every partition" % (n - 1))
+
+    def damaged(name, fn):
+        msgs = [dict(m) for m in good]
+        fn(msgs)
+        if not check_run(msgs, n, parts, base):
+            bad.append("damage not caught: " + name)
+    damaged("lost message", lambda ms: ms.pop(5))
+    damaged("duplicate", lambda ms: ms.append(dict(ms[3])))
+    damaged("reordered partition", lambda ms: ms.__setitem__(slice(0, 2), [ms[1], ms[0]]))
+    damaged("key", lambda ms: ms[4].update(key="k-x"))
+    damaged("null key", lambda ms: ms[4].update(key=None))
+    damaged("header", lambda ms: ms[4].update(headers=[["h", "0"]]))
+    damaged("no header", lambda ms: ms[4].update(headers=[]))
+    damaged("timestamp", lambda ms: ms[4].update(timestamp=ms[4]["timestamp"] + 1))
+    damaged("partition", lambda ms: ms[4].update(partition=(ms[4]["partition"] + 1) % parts))
+    damaged("offset gap", lambda ms: ms[-1].update(offset=ms[-1]["offset"] + 1))
+    damaged("foreign message", lambda ms: ms.append(dict(ms[0], value="v-999")))
+    if check_run(good, n, parts, (base + 1, base + n - 2)) == []:
+        bad.append("damage not caught: timestamp outside the window")
+    return bad
+
+
 def main(a):
+    if a == ["--self-test"]:
+        bad = self_test()
+        for b in bad:
+            print(b)
+        print("check.py self-test: %s" % ("ok" if not bad else "FAILED"))
+        return 1 if bad else 0
     if len(a) < 4:
         sys.stderr.write("usage: check.py N PARTITIONS BASE|window:LO:HI FILE...\n")
         return 2

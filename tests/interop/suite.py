@@ -7,7 +7,9 @@ kafka) in WORKDIR/broker, then runs, with the clients named in CLIENTS_ENV
 (written by setup.sh):
 
   matrix     each of kcat, confluent-kafka, kafka-python, kafkajs, franz-go
-             and the Java client produces into its own 3-partition topic;
+             and the Java client produces idempotently into its own
+             3-partition topic (the stored batch headers, read by a raw
+             Fetch, must carry its producer ids and gapless sequences);
              the same client and the next one in that list each consume the
              topic in their own group; check.py checks every message exactly
              and the group's committed offsets must equal the end offsets;
@@ -17,7 +19,10 @@ kafka) in WORKDIR/broker, then runs, with the clients named in CLIENTS_ENV
   restart    the Java client produces (idempotently); confluent-kafka
              consumes half with commits; the broker restarts; the Java
              client consumes the rest from the committed offsets; then a new
-             group reads everything again.
+             group (kafka-python) reads everything again;
+  restart under a live member
+             a confluent-kafka member keeps consuming while the broker
+             restarts under it, and gets what is produced before and after.
 
 Prints a table, one line per failure reason, and finally
 "N passed, N failed"; exits 0 when nothing failed.  Every child runs in its
@@ -94,6 +99,125 @@ def run(argv, out_path, timeout_s, env=None):
                                      else "exit %d" % rc, tail))
 
 
+class Members:
+    """A consumer group of member.py processes (confluent-kafka) on a fresh
+    topic, fed in batches of BATCH messages by member.py produce."""
+
+    def __init__(self, suite, topic, group):
+        self.suite, self.topic, self.group = suite, topic, group
+        self.member_py = os.path.join(HERE, "py", "member.py")
+        self.procs = {}
+        self.live = []
+        self.produced = 0
+        suite.create(topic)
+
+    def produce(self):
+        first = self.produced
+        run([self.suite.py, self.member_py, "produce", self.suite.bootstrap, self.topic,
+             str(first), str(BATCH), str(BASE)],
+            self.suite.path("produce-%s-%d" % (self.topic, first)), 60, self.suite.env)
+        self.produced += BATCH
+        return range(first, first + BATCH)
+
+    def out(self, name):
+        return self.suite.path("member-%s-%s" % (self.topic, name))
+
+    def start(self, name):
+        self.procs[name] = spawn([self.suite.py, self.member_py, "member", self.suite.bootstrap,
+                                  self.topic, self.group, name], self.out(name), self.suite.env)
+        self.live.append(name)
+
+    def stop(self, name, produce_meanwhile):
+        """SIGTERM member name, produce a batch while it leaves if asked, and
+        wait until it closed and the batch was consumed by the others."""
+        self.procs[name].send_signal(signal.SIGTERM)
+        self.live.remove(name)
+        batch = self.produce() if produce_meanwhile else None
+        if wait(self.procs[name], 30) != 0:
+            raise Failed("member %s did not close cleanly" % name)
+        if batch is not None:
+            self.wait_for("the group consumed while %s left" % name, self.consumed(batch))
+
+    def kill_all(self):
+        for p in self.procs.values():
+            if p.poll() is None:
+                kill(p)
+
+    def lines(self, name):
+        return check.parse(open(self.out(name)).read())
+
+    def msgs(self):
+        return [m for name in self.procs for m in self.lines(name) if "event" not in m]
+
+    def wait_for(self, what, cond, timeout_s=45):
+        deadline = time.monotonic() + timeout_s
+        while not cond():
+            for name in self.live:
+                if self.procs[name].poll() is not None:
+                    raise Failed("member %s exited with %s while waiting until %s"
+                                 % (name, self.procs[name].returncode, what))
+            if time.monotonic() > deadline:
+                raise Failed("timed out waiting until %s" % what)
+            time.sleep(0.1)
+
+    def consumed(self, batch):
+        want = set(batch)
+        return lambda: want <= {check.index_of(m) for m in self.msgs()}
+
+    def wait_for_batch(self, when):
+        b = self.produce()
+        self.wait_for("the group consumed %s" % when, self.consumed(b))
+        return b
+
+    def settled(self):
+        """Every live member's last event gave it partitions, together all."""
+        owned = []
+        for name in self.live:
+            ev = [m for m in self.lines(name) if m.get("event") in ("assign", "revoke")]
+            if not ev or ev[-1]["event"] != "assign" or not ev[-1]["partitions"]:
+                return False
+            owned += ev[-1]["partitions"]
+        return sorted(owned) == list(range(PARTITIONS))
+
+    def everyone_got(self, batch):
+        want = set(batch)
+        got = {m["member"] for name in self.live for m in self.lines(name)
+               if "event" not in m and check.index_of(m) in want}
+        if got != set(self.live):
+            raise Failed("with members %s settled, only %s consumed" % (sorted(self.live),
+                                                                       sorted(got)))
+
+    def verify(self):
+        """Everything produced was consumed with its fields intact; a message
+        is consumed again only if its earlier commit failed; the committed
+        offsets of each partition are 0, 1, ... once each, and the group's
+        committed offsets are the end offsets."""
+        n = self.produced
+        msgs = self.msgs()
+        bad = []
+        seen = {}
+        for m in msgs:
+            i = check.index_of(m)
+            if i is None or not 0 <= i < n:
+                bad.append("unexpected %r" % (m,))
+                continue
+            bad += check.check_message(m, i, PARTITIONS, BASE)
+            if i in seen and seen[i]["committed"]:
+                bad.append("v-%d consumed again by %s after %s committed it"
+                           % (i, m["member"], seen[i]["member"]))
+            seen[i] = m
+        missing = [i for i in range(n) if i not in seen]
+        if missing:
+            bad.append("%d of %d never consumed, first v-%d" % (len(missing), n, missing[0]))
+        for p in range(PARTITIONS):
+            offs = sorted(m["offset"] for m in msgs if m["partition"] == p and m["committed"])
+            if offs != list(range(len(offs))):
+                bad.append("partition %d: committed offsets not 0..%d once each" % (p, len(offs) - 1))
+        if bad:
+            raise Failed("; ".join(bad[:5]))
+        self.suite.committed_all(self.topic, self.group, n)
+
+
 class Suite:
     def __init__(self, target, work, env_file):
         self.target = target
@@ -141,8 +265,30 @@ class Suite:
         return {int(k): v for k, v in json.load(open(out)).items()}
 
     def produce(self, client, topic, n):
+        """Produce n messages with client, then check from the stored batch
+        headers that the producer was idempotent: a producer id on every
+        batch, sequence numbers from 0 without gaps per producer and
+        partition."""
         run(self.client(client) + ["produce", self.bootstrap, topic, str(n), str(BASE)],
             self.path("produce-" + topic), 120, self.env)
+        out = self.path("batches-" + topic)
+        run(["python3", os.path.join(HERE, "py", "batches.py"), self.bootstrap, topic,
+             str(PARTITIONS)], out, 60, self.env)
+        seq = {}
+        total = 0
+        for b in check.parse(open(out).read()):
+            k = (b["partition"], b["producer_id"])
+            if b["producer_id"] < 0 or b["producer_epoch"] < 0:
+                raise Failed("%s: batch at %d@%d has no producer id" % (client, b["base_offset"],
+                                                                      b["partition"]))
+            if b["base_sequence"] != seq.get(k, 0):
+                raise Failed("%s: batch at %d@%d has sequence %d, want %d"
+                             % (client, b["base_offset"], b["partition"], b["base_sequence"],
+                                seq.get(k, 0)))
+            seq[k] = b["base_sequence"] + b["last_offset_delta"] + 1
+            total += b["count"]
+        if total != n:
+            raise Failed("%s: %d records in the stored batches, want %d" % (client, total, n))
 
     def consume_start(self, client, topic, group, n):
         return spawn(self.client(client) + ["consume", self.bootstrap, topic, group, str(n),
@@ -175,6 +321,11 @@ class Suite:
         if want_total is not None and sum(e for _, e in offs.values()) != want_total:
             raise Failed("topic %s holds %d messages, want %d"
                          % (topic, sum(e for _, e in offs.values()), want_total))
+
+    def checker_self_test(self):
+        bad = check.self_test()
+        if bad:
+            raise Failed("; ".join(bad))
 
     # The matrix: every producer, read back by itself and by the next client.
     def matrix(self):
@@ -233,112 +384,36 @@ class Suite:
 
     # Group rebalancing: three members join one by one, then leave.
     def rebalance(self):
-        topic, group = "interop-rebalance", "g-rebalance"
-        member_py = os.path.join(HERE, "py", "member.py")
-        self.create(topic)
-        members = {}
-        produced = [0]
-
-        def produce_batch():
-            first = produced[0]
-            run([self.py, member_py, "produce", self.bootstrap, topic, str(first), str(BATCH),
-                 str(BASE)], self.path("rebalance-produce-%d" % first), 60, self.env)
-            produced[0] += BATCH
-            return range(first, first + BATCH)
-
-        def lines(name):
-            return check.parse(open(self.path("member-" + name)).read())
-
-        def all_msgs():
-            return [m for name in members for m in lines(name) if "event" not in m]
-
-        def wait_for(what, cond, timeout_s=45):
-            deadline = time.monotonic() + timeout_s
-            while not cond():
-                for name, p in members.items():
-                    if p.poll() is not None and name in live:
-                        raise Failed("member %s exited with %s while %s" % (name, p.returncode, what))
-                if time.monotonic() > deadline:
-                    raise Failed("timed out waiting until %s" % what)
-                time.sleep(0.1)
-
-        def consumed(batch):
-            want = set(batch)
-            return lambda: want <= {check.index_of(m) for m in all_msgs()}
-
-        def settled():
-            owned = []
-            for name in live:
-                ev = [m for m in lines(name) if m.get("event") in ("assign", "revoke")]
-                if not ev or ev[-1]["event"] != "assign" or not ev[-1]["partitions"]:
-                    return False
-                owned += ev[-1]["partitions"]
-            return sorted(owned) == list(range(PARTITIONS))
-
-        def everyone_got(batch):
-            got = {m["member"] for name in live for m in lines(name)
-                   if "event" not in m and check.index_of(m) in set(batch)}
-            if got != set(live):
-                raise Failed("with members %s settled, only %s consumed" % (sorted(live), sorted(got)))
-
-        live = []
-
-        def join(name):
-            members[name] = spawn([self.py, member_py, "member", self.bootstrap, topic, group, name],
-                                  self.path("member-" + name), self.env)
-            live.append(name)
-            wait_for("%s joined" % name, consumed(produce_batch()))
-            wait_for("the group settled with %s" % name, settled)
-            b = produce_batch()
-            wait_for("the group consumed after %s joined" % name, consumed(b))
-            everyone_got(b)
-
-        def leave(name):
-            members[name].send_signal(signal.SIGTERM)
-            live.remove(name)
-            b = produce_batch() if live else None
-            if wait(members[name], 30) != 0:
-                raise Failed("member %s did not close cleanly" % name)
-            if live:
-                wait_for("the group consumed while %s left" % name, consumed(b))
-                wait_for("the group settled without %s" % name, settled)
-                b = produce_batch()
-                wait_for("the group consumed after %s left" % name, consumed(b))
-                everyone_got(b)
-
+        g = Members(self, "interop-rebalance", "g-rebalance")
         try:
             for name in ("m1", "m2", "m3"):
-                join(name)
+                g.start(name)
+                g.wait_for("%s joined" % name, g.consumed(g.produce()))
+                g.wait_for("the group settled with %s" % name, g.settled)
+                g.everyone_got(g.wait_for_batch("after %s joined" % name))
             for name in ("m1", "m2", "m3"):
-                leave(name)
+                g.stop(name, len(g.live) > 1)
+                if g.live:
+                    g.wait_for("the group settled without %s" % name, g.settled)
+                    g.everyone_got(g.wait_for_batch("after %s left" % name))
         finally:
-            for p in members.values():
-                if p.poll() is None:
-                    kill(p)
-        n = produced[0]
-        msgs = all_msgs()
-        bad = []
-        seen = {}
-        for m in msgs:
-            i = check.index_of(m)
-            if i is None or not 0 <= i < n:
-                bad.append("unexpected %r" % (m,))
-                continue
-            bad += check.check_message(m, i, PARTITIONS, BASE)
-            if i in seen and seen[i]["committed"]:
-                bad.append("v-%d consumed again by %s after %s committed it"
-                           % (i, m["member"], seen[i]["member"]))
-            seen[i] = m
-        missing = [i for i in range(n) if i not in seen]
-        if missing:
-            bad.append("%d of %d never consumed, first v-%d" % (len(missing), n, missing[0]))
-        for p in range(PARTITIONS):
-            offs = sorted(m["offset"] for m in msgs if m["partition"] == p and m["committed"])
-            if offs != list(range(len(offs))):
-                bad.append("partition %d: committed offsets not 0..%d once each" % (p, len(offs) - 1))
-        if bad:
-            raise Failed("; ".join(bad[:5]))
-        self.committed_all(topic, group, n)
+            g.kill_all()
+        g.verify()
+
+    # A broker restart under a running group member.
+    def restart_live(self):
+        g = Members(self, "interop-restart-live", "g-restart-live")
+        try:
+            g.start("m1")
+            g.wait_for("m1 consumed", g.consumed(g.produce()))
+            first = g.produce()
+            self.broker("restart")
+            g.wait_for("m1 consumed what was produced before the restart", g.consumed(first))
+            g.wait_for_batch("after the restart")
+            g.stop("m1", False)
+        finally:
+            g.kill_all()
+        g.verify()
 
     # A broker restart in the middle of a group's work.
     def restart(self):
@@ -374,9 +449,11 @@ class Suite:
             print("interop (%s): broker did not start" % self.target)
             print("0 passed, 1 failed")
             return 1
+        self.record("checker self-test", self.checker_self_test)
         self.matrix()
         self.record("rebalance (confluent-kafka, 3 members)", self.rebalance)
         self.record("restart (java, confluent-kafka, kafka-python)", self.restart)
+        self.record("restart under a live member (confluent-kafka)", self.restart_live)
         print("interop against %s: matrix (each producer's topic read by two consumers)" % self.target)
         self.print_matrix()
         for name, ok, _ in self.results:

@@ -27,6 +27,8 @@
 #   KAFKA_MAX_SECONDS  hard lifetime limit of the server (default 3600)
 #   KAFKA_PROXY_PORT   see proxied_upstream above
 #   KAFKA_EXTRA_PROPS  extra lines appended to server.properties
+#   KAFKA_LOG4J_EXTRA  extra lines appended to DIR/log4j2.properties (e.g.
+#                      the request logger at DEBUG, to see every request)
 #
 # Everything listens on 127.0.0.1 only, on ports picked free at start.
 # Callers should `trap 'kafka.sh stop DIR' EXIT`.
@@ -193,6 +195,9 @@ appender.file.layout.pattern = [%d] %p %m (%c)%n
 rootLogger.level = INFO
 rootLogger.appenderRef.file.ref = FILE
 EOF
+    if [[ -n "${KAFKA_LOG4J_EXTRA:-}" ]]; then
+        printf '%s\n' "$KAFKA_LOG4J_EXTRA" >>"$dir/log4j2.properties"
+    fi
 
     local jvm
     jvm_command "$dir" "$libs"
