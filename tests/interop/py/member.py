@@ -6,9 +6,9 @@
 member joins GROUP (classic protocol, eager assignment, 500 ms heartbeats)
 and prints one JSON line per event: {"member": NAME, "event": "assign" or
 "revoke", "partitions": [...]} from the rebalance callbacks, and for each
-message a line in the drivers' format plus "member" and "committed" (the
+message a line in the drivers' format plus "member", "committed" (the
 result of the synchronous commit of that message, made right after a short
-pretend processing).  SIGTERM makes it close (leaving the group) and print
+pretend processing) and "t" (the wall clock time after that commit).  SIGTERM makes it close (leaving the group) and print
 {"member": NAME, "event": "closed"}.
 produce writes messages FIRST..FIRST+COUNT-1 as driver.py's produce does.
 """
@@ -59,7 +59,7 @@ def member(bootstrap, topic, group, name):
         hs = [[k, v.decode()] for k, v in (m.headers() or [])]
         out({"member": name, "partition": m.partition(), "offset": m.offset(),
              "key": m.key().decode(), "value": m.value().decode(), "headers": hs,
-             "timestamp": m.timestamp()[1], "committed": ok})
+             "timestamp": m.timestamp()[1], "committed": ok, "t": time.time()})
     c.close()
     out({"member": name, "event": "closed"})
 
