@@ -10,14 +10,15 @@
 #   kafka-python     }
 #   kafkajs          npm ci of tests/interop/js/package-lock.json (2.2.4)
 #   franz-go         tests/interop/go (go.mod/go.sum pin v1.22.3), built
-#                    with the machine's Go
+#                    with the machine's Go (1.26 or newer; not installed here)
 #   Java client      kafka-clients 4.4.0 from tests/interop/kafka/fetch.sh,
 #                    tests/interop/java/InteropClient.java compiled by javac
 #
 # Idempotent: each built client sits in a directory named after a hash of
-# its inputs, stamped .complete when done; a second run only checks and
-# prints.  Installs missing system tools (kcat, python3-venv, nodejs/npm,
-# a JDK) with apt when root.
+# its inputs, built aside and moved in place stamped .complete, so that runs
+# in parallel never see half a build; a second run only checks and prints.
+# Installs missing system tools (kcat, python3-venv, nodejs/npm, a JDK,
+# Maven) with apt when root.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -30,6 +31,14 @@ log() { echo "setup.sh: $*" >&2; }
 die() { log "$*"; exit 1; }
 
 hash_of() { cat "$@" | sha256sum | cut -c1-16; }
+
+# Move the finished build TMP to DEST (stamped .complete), unless a run in
+# parallel got there first: a complete DEST is never replaced while in use.
+publish() {
+    touch "$1/.complete"
+    mv -T "$1" "$2" 2>/dev/null || rm -rf "$1"
+    [[ -f "$2/.complete" ]] || die "cannot publish $2"
+}
 
 apt_install() {
     [[ $(id -u) -eq 0 ]] || die "missing $* and not root: install them first"
@@ -49,8 +58,13 @@ command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 command -v javac >/dev/null 2>&1 || need+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
-command -v go >/dev/null 2>&1 || need+=(golang-go)
 ((${#need[@]} == 0)) || apt_install "${need[@]}"
+
+# Go: the machine's (Debian's packaged Go is too old for franz-go 1.22).
+if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then
+    PATH=/usr/local/go/bin:$PATH
+fi
+command -v go >/dev/null 2>&1 || die "go not found: franz-go 1.22.3 needs Go 1.26 or newer"
 
 kv=$(kcat -V 2>&1 | sed -n 's/^Version \([0-9.]*\).*/\1/p' | head -n1)
 [[ "$kv" == "$KCAT_VERSION"* ]] || log "warning: kcat $kv, the suite was written against $KCAT_VERSION"
@@ -66,23 +80,21 @@ venv=$(sh "$root/tests/tools/pyenv.sh")
 js="$out/js-$(hash_of "$here/js/package.json" "$here/js/package-lock.json")"
 if [[ ! -f "$js/.complete" ]]; then
     log "installing kafkajs into $js"
-    rm -rf "$js"
-    mkdir -p "$js"
-    cp "$here/js/package.json" "$here/js/package-lock.json" "$js/"
-    (cd "$js" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error >&2)
-    touch "$js/.complete"
+    tmp=$(mktemp -d "$js.tmp.XXXXXX")
+    cp "$here/js/package.json" "$here/js/package-lock.json" "$tmp/"
+    (cd "$tmp" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error >&2)
+    publish "$tmp" "$js"
 fi
 
 # franz-go.
 go_dir="$out/go-$(hash_of "$here/go/go.mod" "$here/go/go.sum" "$here/go/main.go")"
 if [[ ! -f "$go_dir/.complete" ]]; then
     log "building the franz-go driver into $go_dir (first build takes about a minute)"
-    rm -rf "$go_dir"
-    mkdir -p "$go_dir"
+    tmp=$(mktemp -d "$go_dir.tmp.XXXXXX")
     (cd "$here/go" &&
         GOMODCACHE="$cache/go/mod" GOCACHE="$cache/go/build" GOFLAGS=-mod=readonly \
-            go build -trimpath -o "$go_dir/franzdriver" . >&2)
-    touch "$go_dir/.complete"
+            go build -trimpath -o "$tmp/franzdriver" . >&2)
+    publish "$tmp" "$go_dir"
 fi
 
 # The Java client.
@@ -90,10 +102,9 @@ libs=$("$here/kafka/fetch.sh")
 java_dir="$out/java-$(echo "$libs" | cat - "$here/java/InteropClient.java" | sha256sum | cut -c1-16)"
 if [[ ! -f "$java_dir/.complete" ]]; then
     log "compiling the Java driver into $java_dir"
-    rm -rf "$java_dir"
-    mkdir -p "$java_dir/classes"
-    javac -nowarn -d "$java_dir/classes" -cp "$libs/*" "$here/java/InteropClient.java" >&2
-    touch "$java_dir/.complete"
+    tmp=$(mktemp -d "$java_dir.tmp.XXXXXX")
+    javac -nowarn -d "$tmp/classes" -cp "$libs/*" "$here/java/InteropClient.java" >&2
+    publish "$tmp" "$java_dir"
 fi
 
 tmp=$(mktemp "$out/clients.env.XXXXXX")

@@ -488,7 +488,11 @@ class Suite:
             print("0 passed, 1 failed")
             return 1
         self.record("checker self-test", self.checker_self_test)
+        t1 = time.monotonic()
         self.matrix()
+        log("matrix: %d of %d passed (%.1fs)" % (sum(1 for n, ok, _ in self.results if ok and
+                                                  n.startswith("matrix")),
+                                                 3 * len(CLIENTS), time.monotonic() - t1))
         self.record("rebalance (confluent-kafka, 3 members)", self.rebalance)
         self.record("restart (java, confluent-kafka, kafka-python)", self.restart)
         self.record("restart under a live member (confluent-kafka)", self.restart_live)
