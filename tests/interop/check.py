@@ -11,10 +11,14 @@ check_run() returns a list of problems (empty when everything holds):
 every message arrives exactly once, in the partition murmur2 gives its key,
 the messages of one partition in the order they were produced at offsets
 0, 1, 2, ... without gaps, printed in offset order, with key, value,
-headers and timestamp intact.  Usable as a program:
+headers and timestamp intact.  check_group() checks what the members of
+one group consumed: everything arrives, fields intact, and a message comes
+again only while no commit at or past it has succeeded.  Usable as a
+program:
 
     check.py N PARTITIONS BASE|window:LO:HI FILE...
-    check.py --self-test     (damaged runs must all be caught)
+    check.py --self-test     (damaged runs must all be caught, and the
+                              group rule must allow exactly what it should)
 
 (several files: the consumption was split between consumers, in order).
 """
@@ -119,6 +123,35 @@ def check_run(msgs, n, partitions, ts):
     return bad
 
 
+def check_group(msgs, n, partitions, ts):
+    """Problems with what the members of one group consumed: msgs are lines
+    in the drivers' format plus "member", "committed" (whether the commit
+    of that message succeeded) and "t" (the time after that commit).  Every
+    message 0..n-1 arrives with its fields intact; none is consumed again
+    once a commit at or past its offset succeeded (in the order of t)."""
+    bad = []
+    seen = set()
+    for m in msgs:
+        i = index_of(m)
+        if i is None or not 0 <= i < n:
+            bad.append("unexpected %r" % (m,))
+            continue
+        bad += check_message(m, i, partitions, ts)
+        seen.add(i)
+    missing = [i for i in range(n) if i not in seen]
+    if missing:
+        bad.append("%d of %d never consumed, first v-%d" % (len(missing), n, missing[0]))
+    for p in range(partitions):
+        upto, by = 0, None
+        for m in sorted((m for m in msgs if m.get("partition") == p), key=lambda m: m["t"]):
+            if m["offset"] < upto:
+                bad.append("partition %d: offset %d consumed again by %s after %s committed "
+                           "offset %d" % (p, m["offset"], m["member"], by, upto))
+            if m["committed"] and m["offset"] + 1 > upto:
+                upto, by = m["offset"] + 1, m["member"]
+    return bad
+
+
 def self_test():
     """Problems found in the checker itself: a perfect run must pass and each
     kind of damage must be caught."""
@@ -152,6 +185,25 @@ def self_test():
     damaged("foreign message", lambda ms: ms.append(dict(ms[0], value="v-999")))
     if check_run(good, n, parts, (base + 1, base + n - 2)) == []:
         bad.append("damage not caught: timestamp outside the window")
+
+    group = [dict(m, member="a", committed=True, t=k) for k, m in enumerate(good)]
+    bad += ["perfect group: %s" % b for b in check_group(group, n, parts, base)]
+
+    def group_case(name, fn, caught):
+        msgs = [dict(m) for m in group]
+        fn(msgs)
+        if bool(check_group(msgs, n, parts, base)) != caught:
+            bad.append("group rule wrong: " + name)
+    # m[1] follows m[0] in the same partition (offsets 0 and 1).
+    group_case("again after its commit",
+               lambda ms: ms.append(dict(ms[0], member="b", t=len(ms))), True)
+    group_case("again after a commit past it",
+               lambda ms: (ms[0].update(committed=False),
+                           ms.append(dict(ms[0], member="b", t=len(ms)))), True)
+    group_case("again after its commit failed",
+               lambda ms: (ms[1].update(committed=False),
+                           ms.insert(2, dict(ms[1], member="b", t=1.5))), False)
+    group_case("lost", lambda ms: ms.pop(3), True)
     return bad
 
 

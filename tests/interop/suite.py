@@ -229,27 +229,7 @@ class Members:
         succeeded (in the order of the members' clock); the group's
         committed offsets are the end offsets."""
         n = self.produced
-        msgs = self.msgs()
-        bad = []
-        seen = set()
-        for m in msgs:
-            i = check.index_of(m)
-            if i is None or not 0 <= i < n:
-                bad.append("unexpected %r" % (m,))
-                continue
-            bad += check.check_message(m, i, PARTITIONS, BASE)
-            seen.add(i)
-        missing = [i for i in range(n) if i not in seen]
-        if missing:
-            bad.append("%d of %d never consumed, first v-%d" % (len(missing), n, missing[0]))
-        for p in range(PARTITIONS):
-            upto, by = 0, None
-            for m in sorted((m for m in msgs if m["partition"] == p), key=lambda m: m["t"]):
-                if m["offset"] < upto:
-                    bad.append("partition %d: offset %d consumed again by %s after %s committed "
-                               "offset %d" % (p, m["offset"], m["member"], by, upto))
-                if m["committed"] and m["offset"] + 1 > upto:
-                    upto, by = m["offset"] + 1, m["member"]
+        bad = check.check_group(self.msgs(), n, PARTITIONS, BASE)
         if bad:
             raise Failed("; ".join(bad[:5]))
         self.suite.committed_all(self.topic, self.group, n)
