@@ -66,6 +66,10 @@ class Failed(Exception):
     pass
 
 
+# What a test may raise besides Failed: unreadable or malformed output.
+ERRORS = (Failed, OSError, ValueError, KeyError, TypeError)
+
+
 def spawn(argv, out_path, env=None):
     f = open(out_path, "w")
     err = open(out_path + ".err", "w")
@@ -327,7 +331,7 @@ class Suite:
             fn()
             self.results.append((name, True, ""))
             log("%s: passed (%.1fs)" % (name, time.monotonic() - t0))
-        except (Failed, OSError, ValueError, KeyError) as e:
+        except ERRORS as e:
             self.results.append((name, False, str(e)))
             log("%s: FAILED (%.1fs): %s" % (name, time.monotonic() - t0, e))
 
@@ -357,7 +361,7 @@ class Suite:
             try:
                 self.create(topic)
                 self.produce(prod, topic, n)
-            except Failed as e:
+            except ERRORS as e:
                 row["produce"] = (False, str(e))
                 row["self"] = row["cross"] = (False, "not run: produce failed")
                 continue
@@ -374,7 +378,7 @@ class Suite:
                         raise Failed("; ".join(bad[:5]))
                     self.committed_all(topic, g, n)
                     row[col] = (True, "")
-                except Failed as e:
+                except ERRORS as e:
                     row[col] = (False, str(e))
         for prod in CLIENTS:
             row = cells[prod]
