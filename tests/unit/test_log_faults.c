@@ -5,7 +5,11 @@
  * must surface as a storage error on that partition, leave what was written
  * before it readable byte for byte, and crash nothing.
  *
- * EIO is injected at the system-call boundary: this program defines pwrite,
+ * A real failing disk too: an ext4 file system on a loop device whose
+ * backing file is cut short under the mounted log, so that the kernel's
+ * writes fail (the journal aborts, ext4 turns read-only) mid-test.
+ *
+ * EIO is also injected at the system-call boundary: this program defines pwrite,
  * fallocate, fdatasync and fsync itself, so the calls libsamsa.a makes
  * resolve here first; while a fault is armed the call fails on a segment
  * file (".log"), otherwise it goes to the next definition (libc, or the
@@ -26,7 +30,9 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <linux/fs.h>
+#include <linux/loop.h>
 #include <pthread.h>
+#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,6 +154,7 @@ int fsync(int fd)
 static char tmpdir[256];
 static char errbuf[512];
 static char mnt[300];
+static int attached_loop_fd = -1; /* a loop device to detach in teardown */
 
 /* Clears the immutable attribute of path (if set). */
 static int set_immutable(const char *path, bool on)
@@ -197,7 +204,12 @@ static void setup(void)
 static void teardown(void)
 {
     fault_disarm_all();
-    umount2(mnt, MNT_DETACH); /* in case a read-only test failed while mounted */
+    umount2(mnt, MNT_DETACH); /* in case a test failed while mounted */
+    if (attached_loop_fd >= 0) {
+        ioctl(attached_loop_fd, LOOP_CLR_FD, 0);
+        close(attached_loop_fd);
+        attached_loop_fd = -1;
+    }
     nftw(tmpdir, unfreeze_entry, 16, FTW_PHYS);
     nftw(tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     slog_configure(NULL, NULL, SLOG_WARN);
@@ -638,6 +650,118 @@ START_TEST(a_user_without_permission_gets_a_clear_error)
 }
 END_TEST
 
+/* ---- a real disk failing ---------------------------------------------------- */
+
+/* Runs argv (found on PATH) and returns its exit status, -1 if it could
+ * not run. */
+static int run(char *const argv[])
+{
+    pid_t pid;
+    int status;
+    extern char **environ;
+    if (posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ) != 0 ||
+        waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+        return -1;
+    return WEXITSTATUS(status);
+}
+
+/* An ext4 file system of 64 MiB in image, on a free loop device, mounted
+ * at mnt. Returns the loop device's fd (for LOOP_SET_CAPACITY and
+ * LOOP_CLR_FD); *image_fd is the backing file's. */
+static int loop_mount(const char *image, int *image_fd)
+{
+    char *mkfs[] = {"mkfs.ext4", "-q", "-F", "-b", "4096", (char *)image, NULL};
+    char dev[64];
+    *image_fd = open(image, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    ck_assert_int_ge(*image_fd, 0);
+    ck_assert_int_eq(ftruncate(*image_fd, 64 << 20), 0);
+    ck_assert_msg(run(mkfs) == 0, "mkfs.ext4 %s failed (needs e2fsprogs)", image);
+    int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+    ck_assert_msg(ctl >= 0, "/dev/loop-control: %s (needs root and loop devices)", strerror(errno));
+    int n = ioctl(ctl, LOOP_CTL_GET_FREE);
+    close(ctl);
+    ck_assert_msg(n >= 0, "no free loop device: %s", strerror(errno));
+    snprintf(dev, sizeof(dev), "/dev/loop%d", n);
+    int loop_fd = open(dev, O_RDWR | O_CLOEXEC);
+    ck_assert_msg(loop_fd >= 0, "%s: %s", dev, strerror(errno));
+    ck_assert_msg(ioctl(loop_fd, LOOP_SET_FD, *image_fd) == 0, "LOOP_SET_FD %s: %s", dev,
+                  strerror(errno));
+    attached_loop_fd = loop_fd;
+    ck_assert_int_eq(mkdir(mnt, 0755), 0);
+    ck_assert_msg(mount(dev, mnt, "ext4", 0, NULL) == 0, "mounting %s on %s: %s", dev, mnt,
+                  strerror(errno));
+    return loop_fd;
+}
+
+/* The disk under a mounted log loses all but its first MiB: every write
+ * the kernel sends there fails (EIO), ext4 aborts its journal and turns
+ * read-only. The partition must report a storage error, keep serving what
+ * it holds, refuse further appends, and crash nothing. */
+START_TEST(a_disk_failing_under_the_log_fails_the_partition)
+{
+    char image[300];
+    int image_fd;
+    snprintf(image, sizeof(image), "%s/disk.img", tmpdir);
+    int loop_fd = loop_mount(image, &image_fd);
+    log_config_t cfg = small_config(LOG_WRITE_PWRITE);
+    cfg.flush_on_ack = true;
+    cfg.segment_bytes = 1 << 20;
+    partition_log_t *pl = open_log(mnt, &cfg);
+    buf_t acked, b;
+    buf_init(&acked, 0);
+    buf_init(&b, 0);
+    for (uint32_t i = 0; i < 8; i++) {
+        make_batch(&b, 8000, i);
+        ck_assert_int_eq(partition_log_append_durable(pl, b.data, b.len, 3, NULL, NULL),
+                         SAMSA_ERR_NONE);
+        buf_put(&acked, b.data, b.len);
+    }
+
+    ck_assert_int_eq(ftruncate(image_fd, 1 << 20), 0);
+    ck_assert_int_eq(ioctl(loop_fd, LOOP_SET_CAPACITY, 0), 0);
+    samsa_err_t err = SAMSA_ERR_NONE;
+    int64_t durable = partition_log_durable_offset(pl);
+    for (uint32_t i = 0; i < 400 && !err; i++) { /* up to 3 MiB, rolling segments */
+        make_batch(&b, 8000, 100 + i);
+        err = partition_log_append_durable(pl, b.data, b.len, 3, NULL, NULL);
+        if (!err) {
+            buf_put(&acked, b.data, b.len);
+            durable = partition_log_durable_offset(pl);
+        }
+    }
+    ck_assert_int_eq(err, SAMSA_ERR__STORAGE);
+    ck_assert_msg(strstr(last_log, "events-0") && (strstr(last_log, "Input/output error") ||
+                                                   strstr(last_log, "Read-only file system")),
+                  "%s", last_log);
+    ck_assert_int_eq(partition_log_durable_offset(pl), durable);
+    ck_assert_int_eq(append_one(pl, 100, 1, NULL), SAMSA_ERR__STORAGE);
+    ck_assert_int_eq(partition_log_wait_durable(pl, partition_log_end_offset(pl)),
+                     SAMSA_ERR__STORAGE);
+    /* Every acknowledged batch is still served, byte for byte. */
+    buf_t got;
+    buf_init(&got, 0);
+    for (int64_t offset = 0; offset < durable;) {
+        log_read_t r;
+        ck_assert_int_eq(partition_log_read(pl, offset, 1 << 20, &r), SAMSA_ERR_NONE);
+        ck_assert_uint_gt(r.length_bytes, 0);
+        buf_put(&got, r.data, r.length_bytes);
+        offset = r.next_offset;
+        log_read_release(&r);
+    }
+    ck_assert_uint_ge(got.len, acked.len);
+    ck_assert(memcmp(got.data, acked.data, acked.len) == 0);
+    ck_assert_int_eq(partition_log_close(pl, true), SAMSA_ERR__STORAGE);
+    ck_assert_int_eq(umount2(mnt, MNT_DETACH), 0);
+    ck_assert_int_eq(ioctl(loop_fd, LOOP_CLR_FD, 0), 0);
+    close(loop_fd);
+    attached_loop_fd = -1;
+    close(image_fd);
+    buf_free(&got);
+    buf_free(&b);
+    buf_free(&acked);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("log_faults");
@@ -655,6 +779,10 @@ int main(void)
     tcase_add_test(tc, a_directory_that_refuses_new_files_fails_the_roll);
     tcase_add_test(tc, a_read_only_log_dir_is_refused_with_a_clear_error);
     tcase_add_test(tc, a_user_without_permission_gets_a_clear_error);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("disk");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, a_disk_failing_under_the_log_fails_the_partition);
     suite_add_tcase(s, tc);
     return unit_run(s);
 }
