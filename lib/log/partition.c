@@ -405,6 +405,8 @@ samsa_err_t partition_log_close(partition_log_t *pl, bool clean)
             err = SAMSA_ERR__STORAGE;
         if (err)
             slog_error(LOG_MODULE, "%s: unclean close: %s", pl->name, samsa_err_name(err));
+    } else if (clean && pl->failed) {
+        err = SAMSA_ERR__STORAGE; /* no clean-shutdown marker: the next open recovers */
     }
     for (size_t i = 0; i < pl->segment_count; i++)
         segment_unref(pl->segments[i]);
