@@ -339,13 +339,24 @@ int main(void)
     bench_report("log_append_16k_pwrite", pw, "dd_conv_fdatasync", dd, "MB/s", 0.9);
     bench_report("log_append_16k_mmap", mm, "dd_conv_fdatasync", dd, "MB/s", 0.9);
 
-    double p50, p99;
+    /* Group commit against the same appends without fsync: best of two
+     * each, interleaved, as for the dd comparison above. */
+    double p50 = 0, p99 = 0, gc = 0, nofsync = 0;
     log_config_t defaults;
     log_config_init(&defaults);
     log_write_mode_t def = defaults.write_mode;
-    double gc = run_group_commit(def, &p50, &p99);
-    bench_report("log_group_commit_64_appenders", gc, "append_no_fsync", def ? mm : pw, "MB/s",
-                 0.5);
+    for (int i = 0; i < 2; i++) {
+        double v = run_append(def, false);
+        nofsync = v > nofsync ? v : nofsync;
+        double l50, l99;
+        v = run_group_commit(def, &l50, &l99);
+        if (v > gc) {
+            gc = v;
+            p50 = l50;
+            p99 = l99;
+        }
+    }
+    bench_report("log_group_commit_64_appenders", gc, "append_no_fsync", nofsync, "MB/s", 0.5);
     printf("bench log_group_commit_64_appenders latency: p50 %.2f ms | p99 %.2f ms\n", p50, p99);
     bench_report("log_group_commit_64_appenders_vs_sync_loop", gc, "one_thread_1mib_fdatasync_loop",
                  run_sync_loop(), "MB/s", 0);
