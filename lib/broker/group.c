@@ -163,6 +163,7 @@ static void group_free(group_coordinator_t *gc, group_t *g, int16_t err)
 {
     group_members_clear(g, err);
     loop_timer_cancel(gc->env.loop, g->join_timer);
+    loop_timer_cancel(gc->env.loop, g->sync_timer);
     group_offsets_free(g);
     if (g->stored_value)
         gc->live_records--;

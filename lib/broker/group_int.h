@@ -52,7 +52,7 @@ typedef struct group_member {
     broker_request_t *join_req; /* parked JoinGroup */
     broker_request_t *sync_req; /* parked SyncGroup */
     loop_timer_t *session_timer;
-    bool joined_this_round; /* sent JoinGroup since the rebalance began (or is parked) */
+    bool pending_sync;      /* joined this generation, SyncGroup not seen yet */
 } group_member_t;
 
 /* A member id handed out with MEMBER_ID_REQUIRED, waiting for its join. */
@@ -86,6 +86,7 @@ struct group {
     size_t member_count;
     group_pending_t *pending;
     loop_timer_t *join_timer;       /* the end of the join phase */
+    loop_timer_t *sync_timer;       /* the deadline of the members' SyncGroups */
     bool initial_delay;             /* the join timer is an initial delayed join */
     bool new_member_added;          /* a member joined during the initial delay */
     int32_t initial_delay_left_ms;  /* of the rebalance timeout, after this delay */

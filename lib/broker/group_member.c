@@ -24,6 +24,8 @@
 
 static void prepare_rebalance(group_t *g);
 static void try_complete_join(group_t *g);
+static void join_timeout(loop_t *loop, void *opaque);
+static void sync_timeout(loop_t *loop, void *opaque);
 static void session_expired(loop_t *loop, void *opaque);
 
 /* ---- members ---------------------------------------------------------------- */
@@ -390,6 +392,16 @@ static void complete_join(group_t *g)
         if (!m->join_req && !m->instance_id)
             member_unlink(g, m, SAMSA_ERR_UNKNOWN_MEMBER_ID);
     }
+    bool any_joined = false;
+    for (group_member_t *m = g->members; m; m = m->next)
+        any_joined |= m->join_req != NULL;
+    if (g->members && !any_joined) {
+        /* Only static members that have not rejoined: as Kafka, wait
+         * another rebalance timeout (their sessions may expire first). */
+        g->join_timer = loop_timer_add(loop, max_rebalance_timeout(g), join_timeout, g);
+        if (g->join_timer)
+            return;
+    }
     g->generation++;
     free(g->protocol_name);
     g->protocol_name = NULL;
@@ -428,11 +440,12 @@ static void complete_join(group_t *g)
         return;
     }
     group_set_state(g, GROUP_COMPLETING_REBALANCE);
+    g->sync_timer = loop_timer_add(loop, max_rebalance_timeout(g), sync_timeout, g);
     for (group_member_t *m = g->members; m; m = m->next) {
+        m->pending_sync = true;
         free(m->assignment);
         m->assignment = NULL;
         m->assignment_len = 0;
-        m->joined_this_round = false;
         if (m->join_req) {
             broker_request_t *req = m->join_req;
             m->join_req = NULL;
@@ -475,9 +488,33 @@ static void join_timeout(loop_t *loop, void *opaque)
     complete_join(g);
 }
 
+/* Members that did not send SyncGroup within the rebalance timeout after
+ * the join phase are removed and the others rebalance (Kafka's DelayedSync). */
+static void sync_timeout(loop_t *loop, void *opaque)
+{
+    group_t *g = opaque;
+    g->sync_timer = NULL;
+    if (g->state != GROUP_COMPLETING_REBALANCE && g->state != GROUP_STABLE)
+        return;
+    bool removed = false;
+    for (group_member_t *m = g->members, *next; m; m = next) {
+        next = m->next;
+        if (m->pending_sync) {
+            member_unlink(g, m, SAMSA_ERR_UNKNOWN_MEMBER_ID);
+            removed = true;
+        }
+    }
+    if (removed)
+        prepare_rebalance(g);
+}
+
 static void prepare_rebalance(group_t *g)
 {
     loop_t *loop = g->gc->env.loop;
+    loop_timer_cancel(loop, g->sync_timer);
+    g->sync_timer = NULL;
+    for (group_member_t *m = g->members; m; m = m->next)
+        m->pending_sync = false;
     if (g->state == GROUP_COMPLETING_REBALANCE)
         for (group_member_t *m = g->members; m; m = m->next) {
             free(m->assignment);
@@ -496,9 +533,7 @@ static void prepare_rebalance(group_t *g)
     int32_t delay = g->gc->cfg.initial_rebalance_delay_ms;
     g->initial_delay = was_empty && delay > 0;
     if (g->initial_delay) {
-        if (delay > timeout)
-            delay = timeout;
-        g->initial_delay_left_ms = timeout - delay;
+        g->initial_delay_left_ms = timeout > delay ? timeout - delay : 0;
         g->new_member_added = false;
         g->join_timer = loop_timer_add(loop, delay, join_timeout, g);
     } else {
@@ -582,7 +617,6 @@ static void park_join(group_member_t *m, broker_request_t *req)
         join_respond(m->group, old, SAMSA_ERR_REBALANCE_IN_PROGRESS, m->member_id, false);
     }
     m->join_req = req;
-    m->joined_this_round = true;
     broker_request_park(req, join_cancel, m);
 }
 
@@ -617,8 +651,8 @@ static void add_member_and_rebalance(group_t *g, broker_request_t *req,
         tail = &(*tail)->next;
     *tail = m;
     g->member_count++;
-    if (g->initial_delay)
-        g->new_member_added = true;
+    if (g->state == GROUP_PREPARING_REBALANCE && g->generation == 0)
+        g->new_member_added = true; /* extends the initial delay */
     park_join(m, req);
     group_member_schedule_session(m);
     rebalance_after_join(g);
@@ -634,26 +668,36 @@ static void rejoin_static(group_t *g, group_member_t *m, broker_request_t *req,
         join_respond(g, req, SAMSA_ERR_COORDINATOR_NOT_AVAILABLE, NULL, false);
         return;
     }
+    char *old_leader = g->leader_id ? strdup(g->leader_id) : NULL;
+    if (member_update(m, req, rq) != SAMSA_ERR_NONE || (g->leader_id && !old_leader)) {
+        free(id);
+        free(old_leader);
+        join_respond(g, req, SAMSA_ERR_COORDINATOR_NOT_AVAILABLE, NULL, false);
+        return;
+    }
     member_answer_parked(m, SAMSA_ERR_FENCED_INSTANCE_ID);
-    bool was_leader = is_leader(g, m);
-    bool same = protocols_equal(m, rq);
-    if (was_leader) {
+    if (is_leader(g, m)) {
         free(g->leader_id);
         g->leader_id = strdup(id);
     }
     free(m->member_id);
     m->member_id = id;
-    if (member_update(m, req, rq) != SAMSA_ERR_NONE) {
-        join_respond(g, req, SAMSA_ERR_COORDINATOR_NOT_AVAILABLE, NULL, false);
-        return;
-    }
     group_member_schedule_session(m);
-    if (g->state == GROUP_STABLE && same) {
-        /* Nothing changed: no rebalance; it keeps its assignment. */
+    const char *next = select_protocol(g);
+    if (g->state == GROUP_STABLE && next && g->protocol_name &&
+        strcmp(next, g->protocol_name) == 0) {
+        /* The protocol stays: no rebalance, it keeps its assignment. The
+         * answer names the leader as it was, so that a restarted leader
+         * does not compute an assignment a Stable group would ignore. */
         persist_group(g);
+        char *new_leader = g->leader_id;
+        g->leader_id = old_leader;
         join_respond(g, req, SAMSA_ERR_NONE, m->member_id, false);
+        g->leader_id = new_leader;
+        free(old_leader);
         return;
     }
+    free(old_leader);
     park_join(m, req);
     rebalance_after_join(g);
 }
@@ -849,9 +893,13 @@ int16_t group_check_member(group_t *g, proto_str_t member_id, proto_str_t instan
     *out = NULL;
     if (!g)
         return SAMSA_ERR_UNKNOWN_MEMBER_ID;
-    group_member_t *inst = find_instance(g, instance_id);
-    if (inst && !proto_str_eq(member_id, inst->member_id))
-        return SAMSA_ERR_FENCED_INSTANCE_ID;
+    if (instance_id.len >= 0) {
+        group_member_t *inst = find_instance(g, instance_id);
+        if (!inst)
+            return SAMSA_ERR_UNKNOWN_MEMBER_ID;
+        if (!proto_str_eq(member_id, inst->member_id))
+            return SAMSA_ERR_FENCED_INSTANCE_ID;
+    }
     group_member_t *m =
         member_id.len > 0 ? group_member_find(g, member_id.ptr, (size_t)member_id.len) : NULL;
     if (!m)
@@ -882,6 +930,7 @@ void group_handle_sync(group_coordinator_t *gc, broker_request_t *req)
         return;
     }
     group_member_schedule_session(m);
+    m->pending_sync = false;
     if (g->state == GROUP_STABLE) {
         sync_respond(g, req, SAMSA_ERR_NONE, m->assignment, m->assignment_len);
         return;

@@ -752,6 +752,29 @@ START_TEST(member_that_does_not_rejoin_is_removed_after_rebalance_timeout)
 }
 END_TEST
 
+START_TEST(member_that_does_not_sync_is_removed_after_rebalance_timeout)
+{
+    member_t a, b;
+    member_init(&a, "a", 9);
+    member_init(&b, "b", 9);
+    a.rebalance_ms = b.rebalance_ms = 50;
+    call_t *ja = join_new(&a, "g"), *jb = join_new(&b, "g");
+    run_until(ja);
+    run_until(jb);
+    joined(&a, ja);
+    joined(&b, jb);
+    member_t *ms[] = {&a, &b};
+    assert_assignment(sync_as(&a, "g", ms, 2), &a); /* b never syncs */
+    int16_t err = 0;
+    for (int i = 0; i < 20000 && err == 0; i++) {
+        loop_run_once(loop, 2);
+        err = heartbeat_as(&a, "g", a.generation);
+    }
+    ck_assert_int_eq(err, SAMSA_ERR_REBALANCE_IN_PROGRESS);
+    ck_assert_int_eq(heartbeat_as(&b, "g", b.generation), SAMSA_ERR_UNKNOWN_MEMBER_ID);
+}
+END_TEST
+
 START_TEST(pending_member_expires)
 {
     member_t a;
@@ -786,7 +809,10 @@ START_TEST(static_member_rejoin_replaces_old_member_id)
     joined(&a, c);
     ck_assert_int_eq(a.generation, gen);
     ck_assert_str_ne(a.id, old.id);
-    ck_assert(proto_str_eq(join_resp(c)->leader, a.id)); /* it was the leader */
+    /* it was the leader: the answer names the leader as it was, so that
+     * it does not compute an assignment the Stable group would ignore */
+    ck_assert(proto_str_eq(join_resp(c)->leader, old.id));
+    ck_assert_int_eq(join_resp(c)->members_count, 0);
     ck_assert_int_eq(heartbeat_as(&a, "gs", gen), 0);
     ck_assert_int_eq(heartbeat_as(&b, "gs", gen), 0); /* no rebalance */
     ck_assert_int_eq(heartbeat_as(&old, "gs", gen), SAMSA_ERR_FENCED_INSTANCE_ID);
@@ -1202,6 +1228,7 @@ int main(void)
     tcase_add_test(tc, leave_triggers_rebalance);
     tcase_add_test(tc, session_expiry_removes_member_and_rebalances);
     tcase_add_test(tc, member_that_does_not_rejoin_is_removed_after_rebalance_timeout);
+    tcase_add_test(tc, member_that_does_not_sync_is_removed_after_rebalance_timeout);
     tcase_add_test(tc, pending_member_expires);
     tcase_add_test(tc, static_member_rejoin_replaces_old_member_id);
     tcase_add_test(tc, simple_consumer_commit_and_fetch);
