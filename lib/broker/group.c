@@ -234,6 +234,7 @@ static void expire_group(group_coordinator_t *gc, group_t *g, int64_t now_ms)
             if (all || (!g->protocol_type && now_ms - o->commit_ts_ms >= retention))
                 group_offset_delete_at(g, i);
         }
+        group_store_maybe_snapshot(gc);
     }
     buf_free(&data);
     if (g->offset_count == 0 && !g->members) {
@@ -336,6 +337,7 @@ void group_topic_deleted(group_coordinator_t *gc, const char *topic)
          * topic is gone either way. */
         for (size_t i = last; i-- > first;)
             group_offset_delete_at(g, i);
+        group_store_maybe_snapshot(gc);
     }
 }
 

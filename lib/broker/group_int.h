@@ -183,11 +183,15 @@ void group_store_group_key(buf_t *b, const char *group_id);
 samsa_err_t group_store_write_group(group_coordinator_t *gc, group_t *g);
 /* Appends a tombstone for the group's metadata record. */
 samsa_err_t group_store_delete_group(group_coordinator_t *gc, group_t *g);
-/* Appends records (a NULL value is a tombstone) as one batch. Fills *end_offset
- * (may be NULL) with the offset after the last record. Then snapshots the log
- * when it has grown enough. */
+/* Appends records (a NULL value is a tombstone) as one batch. Fills
+ * *end_offset (may be NULL) with the offset after the last record. The
+ * caller updates the cache, then calls group_store_maybe_snapshot(): a
+ * snapshot taken in between would drop the records just appended. */
 samsa_err_t group_store_append(group_coordinator_t *gc, const log_record_t *records, size_t n,
                                int64_t *end_offset);
+/* Snapshots the log when it holds too many dead records (see group.h);
+ * failures are logged, the log stays as it was. */
+void group_store_maybe_snapshot(group_coordinator_t *gc);
 /* Reads env->offsets_log from its start and rebuilds the groups. */
 samsa_err_t group_store_load(group_coordinator_t *gc, char *errbuf, size_t errlen);
 /* Writes every live key once and moves the log start past older records. */

@@ -265,6 +265,7 @@ void group_handle_offset_commit(group_coordinator_t *gc, broker_request_t *req)
                                    g->group_id);
                 }
             }
+            group_store_maybe_snapshot(gc);
         }
     } else if (g && g->state == GROUP_EMPTY && !g->members && !g->pending && !g->offset_count &&
                !g->stored_value && g->generation == 0) {

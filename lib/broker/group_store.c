@@ -223,6 +223,7 @@ samsa_err_t group_store_write_group(group_coordinator_t *gc, group_t *g)
         size_t len;
         uint8_t *v = buf_steal(&value, &len);
         set_stored_value(g, v, len);
+        group_store_maybe_snapshot(gc);
     }
     buf_free(&key);
     buf_free(&value);
@@ -241,8 +242,10 @@ samsa_err_t group_store_delete_group(group_coordinator_t *gc, group_t *g)
         log_record_t rec = {key.data, key.len, NULL, 0};
         err = group_store_append(gc, &rec, 1, NULL);
     }
-    if (!err)
+    if (!err) {
         set_stored_value(g, NULL, 0);
+        group_store_maybe_snapshot(gc);
+    }
     buf_free(&key);
     return err;
 }
@@ -261,15 +264,19 @@ samsa_err_t group_store_append(group_coordinator_t *gc, const log_record_t *reco
         return err;
     if (end_offset)
         *end_offset = last + 1;
+    return SAMSA_ERR_NONE;
+}
+
+void group_store_maybe_snapshot(group_coordinator_t *gc)
+{
     partition_log_t *pl = gc->env.offsets_log;
     int64_t span = partition_log_end_offset(pl) - partition_log_start_offset(pl);
-    if (span > 2 * gc->live_records + gc->cfg.snapshot_min_records) {
-        samsa_err_t serr = group_store_snapshot(gc);
-        if (serr)
-            slog_warn("group", "snapshot of %s failed: %s", partition_log_name(pl),
-                      samsa_err_str(serr));
-    }
-    return SAMSA_ERR_NONE;
+    if (span <= 2 * gc->live_records + gc->cfg.snapshot_min_records)
+        return;
+    samsa_err_t err = group_store_snapshot(gc);
+    if (err)
+        slog_warn("group", "snapshot of %s failed: %s", partition_log_name(pl),
+                  samsa_err_str(err));
 }
 
 /* ---- snapshots ---------------------------------------------------------------- */
@@ -604,9 +611,6 @@ samsa_err_t group_store_load(group_coordinator_t *gc, char *errbuf, size_t errle
     for (size_t i = 0; i < gc->group_count; i++)
         for (group_member_t *m = gc->groups[i]->members; m; m = m->next)
             group_member_schedule_session(m);
-    if (end - start > 2 * gc->live_records + gc->cfg.snapshot_min_records &&
-        (err = group_store_snapshot(gc)) != SAMSA_ERR_NONE)
-        slog_warn("group", "snapshot of %s failed: %s", partition_log_name(pl),
-                  samsa_err_str(err));
+    group_store_maybe_snapshot(gc);
     return SAMSA_ERR_NONE;
 }

@@ -1061,6 +1061,27 @@ START_TEST(snapshots_keep_the_log_bounded)
 }
 END_TEST
 
+START_TEST(a_snapshot_never_loses_the_commit_that_triggered_it)
+{
+    cfg.snapshot_min_records = 10;
+    cfg.commit_wait_durable = false;
+    close_all(true);
+    open_all();
+    int reopened = 0;
+    for (int i = 0; i < 200; i++) {
+        int64_t start = partition_log_start_offset(olog);
+        ck_assert_int_eq(commit_err(commit(8, "s", -1, "", "t", 0, i, NULL)), 0);
+        if (partition_log_start_offset(olog) != start) {
+            close_all(false);
+            open_all();
+            ck_assert_int_eq(fetched("s", "t", 0), i);
+            reopened++;
+        }
+    }
+    ck_assert_int_gt(reopened, 5);
+}
+END_TEST
+
 START_TEST(offsets_of_empty_groups_expire)
 {
     cfg.offsets_retention_ms = 1;
@@ -1237,6 +1258,7 @@ int main(void)
     tcase_add_test(tc, commit_is_answered_once_durable);
     tcase_add_test(tc, offsets_and_groups_survive_restart);
     tcase_add_test(tc, snapshots_keep_the_log_bounded);
+    tcase_add_test(tc, a_snapshot_never_loses_the_commit_that_triggered_it);
     tcase_add_test(tc, offsets_of_empty_groups_expire);
     tcase_add_test(tc, deleted_topic_loses_its_offsets);
     tcase_add_test(tc, describe_and_list_groups);
