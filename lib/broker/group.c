@@ -400,8 +400,12 @@ respond:
 
 /* ---- DescribeGroups, ListGroups --------------------------------------------------- */
 
+/* Without an authorizer every principal may do what a group allows:
+ * READ (3), DELETE (6) and DESCRIBE (8), as Kafka's AclOperation codes. */
+#define GROUP_AUTHORIZED_OPERATIONS ((1 << 3) | (1 << 6) | (1 << 8))
+
 static void describe_one(broker_request_t *req, group_t *g,
-                         describe_groups_response_described_group_t *d)
+                         describe_groups_response_described_group_t *d, bool with_operations)
 {
     d->error_code = SAMSA_ERR_NONE;
     d->error_message = (proto_str_t){NULL, -1};
@@ -409,7 +413,7 @@ static void describe_one(broker_request_t *req, group_t *g,
     d->protocol_type = group_resp_str(req, g->protocol_type ? g->protocol_type : "");
     bool stable = g->state == GROUP_STABLE;
     d->protocol_data = group_resp_str(req, stable && g->protocol_name ? g->protocol_name : "");
-    d->authorized_operations = INT32_MIN;
+    d->authorized_operations = with_operations ? GROUP_AUTHORIZED_OPERATIONS : INT32_MIN;
     d->members_count = 0;
     d->members = arena_alloc(&req->arena, (g->member_count + 1) * sizeof(*d->members));
     if (!d->members)
@@ -449,7 +453,7 @@ static void handle_describe_groups(group_coordinator_t *gc, broker_request_t *re
                          ? group_find(gc, rq->groups[i].ptr, (size_t)rq->groups[i].len)
                          : NULL;
         if (g) {
-            describe_one(req, g, d);
+            describe_one(req, g, d, rq->include_authorized_operations);
             continue;
         }
         /* Kafka 3.8+ (v6) says the group is not there; older versions

@@ -591,8 +591,14 @@ samsa_err_t group_store_load(group_coordinator_t *gc, char *errbuf, size_t errle
             record_t rec;
             err = record_iter_init(&ri, &b, &scratch, STORE_MAX_DECOMPRESSED);
             while (!err && record_iter_next(&ri, &rec))
-                if (rec.offset >= start)
-                    err = load_record(gc, &rec);
+                if (rec.offset >= start && (err = load_record(gc, &rec)) ==
+                                               SAMSA_ERR_CORRUPT_MESSAGE) {
+                    /* One record that does not parse costs its key, not
+                     * the broker's start. */
+                    slog_warn("group", "%s: skipping a malformed record at offset %lld",
+                              partition_log_name(pl), (long long)rec.offset);
+                    err = SAMSA_ERR_NONE;
+                }
             if (!err)
                 err = ri.err;
             record_iter_free(&ri);

@@ -222,6 +222,7 @@ static void teardown(void)
 }
 
 static proto_str_t S(const char *s) { return proto_str_of(s); }
+static list_groups_response_t *list(int16_t v, const char *state, const char *type);
 static const proto_str_t NULL_STR = {NULL, -1};
 
 /* ---- group helpers --------------------------------------------------------------- */
@@ -777,15 +778,22 @@ END_TEST
 
 START_TEST(pending_member_expires)
 {
+    cfg.offsets_retention_check_interval_ms = 5;
+    close_all(true);
+    open_all();
     member_t a;
     member_init(&a, "a", 9);
     a.session_ms = 20;
     call_t *c = join_as(&a, "gx", "consumer");
     ck_assert_int_eq(join_resp(c)->error_code, SAMSA_ERR_MEMBER_ID_REQUIRED);
     snprintf(a.id, sizeof(a.id), "%.*s", join_resp(c)->member_id.len, join_resp(c)->member_id.ptr);
-    run_for(200);
-    for (int i = 0; i < 2000; i++)
+    /* once the pending member is gone, the empty group is dropped */
+    int32_t listed = 1;
+    for (int i = 0; i < 20000 && listed; i++) {
         loop_run_once(loop, 2);
+        listed = list(0, NULL, NULL)->groups_count;
+    }
+    ck_assert_int_eq(listed, 0);
     c = join_as(&a, "gx", "consumer");
     ck_assert(c->done);
     ck_assert_int_eq(join_resp(c)->error_code, SAMSA_ERR_UNKNOWN_MEMBER_ID);
@@ -1187,6 +1195,81 @@ START_TEST(describe_and_list_groups)
 }
 END_TEST
 
+START_TEST(describe_during_rebalance_shows_members_without_metadata)
+{
+    member_t a, b;
+    member_init(&a, "a", 9);
+    member_init(&b, "b", 9);
+    member_t *ms[] = {&a};
+    rebalance(ms, 1, "g");
+    call_t *jb = join_new(&b, "g");
+    ck_assert(!jb->done);
+    broker_request_t *req = mkreq(API_DESCRIBE_GROUPS, 4, "c");
+    describe_groups_request_t *rq = body_of(req);
+    rq->groups = arr(req, 1, sizeof(proto_str_t));
+    rq->groups[0] = S("g");
+    rq->groups_count = 1;
+    rq->include_authorized_operations = true;
+    describe_groups_response_t *d = send_req(req)->resp;
+    ck_assert(proto_str_eq(d->groups[0].group_state, "PreparingRebalance"));
+    ck_assert(proto_str_eq(d->groups[0].protocol_data, ""));
+    ck_assert_int_eq(d->groups[0].members_count, 2);
+    ck_assert_int_eq(d->groups[0].members[0].member_metadata.len, 0);
+    ck_assert_int_eq(d->groups[0].members[0].member_assignment.len, 0);
+    ck_assert_int_eq(d->groups[0].authorized_operations, (1 << 3) | (1 << 6) | (1 << 8));
+}
+END_TEST
+
+START_TEST(group_max_size_is_enforced)
+{
+    cfg.max_group_size = 1;
+    close_all(true);
+    open_all();
+    member_t a, b;
+    member_init(&a, "a", 9);
+    member_init(&b, "b", 9);
+    member_t *ms[] = {&a};
+    rebalance(ms, 1, "g");
+    call_t *c = join_as(&b, "g", "consumer");
+    ck_assert_int_eq(join_resp(c)->error_code, SAMSA_ERR_GROUP_MAX_SIZE_REACHED);
+}
+END_TEST
+
+START_TEST(commits_during_a_rebalance)
+{
+    member_t a, b;
+    member_init(&a, "a", 9);
+    member_init(&b, "b", 9);
+    member_t *ms[] = {&a};
+    int32_t gen = rebalance(ms, 1, "g");
+    call_t *jb = join_new(&b, "g");
+    ck_assert(!jb->done);
+    /* PreparingRebalance: the current generation may still commit */
+    ck_assert_int_eq(commit_err(commit(9, "g", gen, a.id, "t", 0, 1, NULL)), 0);
+    call_t *ja = join_as(&a, "g", "consumer");
+    run_until(ja);
+    run_until(jb);
+    joined(&a, ja);
+    /* CompletingRebalance: wait for the assignment */
+    ck_assert_int_eq(commit_err(commit(9, "g", a.generation, a.id, "t", 0, 2, NULL)),
+                     SAMSA_ERR_REBALANCE_IN_PROGRESS);
+    ck_assert_int_eq(fetched("g", "t", 0), 1);
+}
+END_TEST
+
+START_TEST(malformed_records_are_skipped_at_load)
+{
+    ck_assert_int_eq(commit_err(commit(8, "s", -1, "", "t", 0, 5, NULL)), 0);
+    group_coordinator_free(gc);
+    static const uint8_t bad_key[] = {0, 1, 0, 9, 's'}; /* an offset key cut short */
+    log_record_t rec = {bad_key, sizeof(bad_key), "v", 1};
+    ck_assert_int_eq(partition_log_append_records(olog, &rec, 1, 0, 0, NULL), SAMSA_ERR_NONE);
+    gc = group_coordinator_new(&cfg, &env, errbuf, sizeof(errbuf));
+    ck_assert_msg(gc != NULL, "%s", errbuf);
+    ck_assert_int_eq(fetched("s", "t", 0), 5);
+}
+END_TEST
+
 /* ---- parked requests ---------------------------------------------------------------------- */
 
 START_TEST(shutdown_answers_parked_requests)
@@ -1262,6 +1345,10 @@ int main(void)
     tcase_add_test(tc, offsets_of_empty_groups_expire);
     tcase_add_test(tc, deleted_topic_loses_its_offsets);
     tcase_add_test(tc, describe_and_list_groups);
+    tcase_add_test(tc, describe_during_rebalance_shows_members_without_metadata);
+    tcase_add_test(tc, group_max_size_is_enforced);
+    tcase_add_test(tc, commits_during_a_rebalance);
+    tcase_add_test(tc, malformed_records_are_skipped_at_load);
     tcase_add_test(tc, shutdown_answers_parked_requests);
     tcase_add_test(tc, cancelled_join_is_forgotten);
     suite_add_tcase(s, tc);
