@@ -1270,6 +1270,58 @@ START_TEST(malformed_records_are_skipped_at_load)
 }
 END_TEST
 
+/* Every version of every API, through a whole group life: each response
+ * must encode at its version (on_respond checks). */
+START_TEST(every_version_round_trips)
+{
+    for (int16_t v = 0; v <= proto_api(API_JOIN_GROUP)->max_version; v++) {
+        char group[16];
+        snprintf(group, sizeof(group), "gv%d", v);
+        member_t a;
+        member_init(&a, "a", v);
+        member_t *ms[] = {&a};
+        int32_t gen = rebalance(ms, 1, group);
+        int16_t hv = v > proto_api(API_HEARTBEAT)->max_version ? 4 : v;
+        broker_request_t *req = mkreq(API_HEARTBEAT, hv, "a");
+        heartbeat_request_t *hb = body_of(req);
+        hb->group_id = S(group);
+        hb->generation_id = gen;
+        hb->member_id = S(a.id);
+        hb->group_instance_id = NULL_STR;
+        ck_assert_int_eq(((heartbeat_response_t *)send_req(req)->resp)->error_code, 0);
+        int16_t cv = v + 2 > 9 ? 9 : v + 2;
+        ck_assert_int_eq(commit_err(commit(cv, group, gen, a.id, "t", 0, v, NULL)), 0);
+        int16_t lv = v > proto_api(API_LEAVE_GROUP)->max_version ? 5 : v;
+        if (lv >= 3) {
+            call_t *c = leave_v3(group, ms, 1);
+            ck_assert_int_eq(((leave_group_response_t *)c->resp)->members[0].error_code, 0);
+        } else {
+            req = mkreq(API_LEAVE_GROUP, lv, "a");
+            ((leave_group_request_t *)body_of(req))->group_id = S(group);
+            ((leave_group_request_t *)body_of(req))->member_id = S(a.id);
+            ck_assert_int_eq(((leave_group_response_t *)send_req(req)->resp)->error_code, 0);
+        }
+    }
+    for (int16_t v = 1; v <= 7; v++)
+        ck_assert_int_eq(fetch_old(v, "gv0", "t", 0)->topics[0].partitions[0].committed_offset, 0);
+    for (int16_t v = 2; v <= 10; v++)
+        ck_assert_int_eq(commit_err(commit(v, "simple", -1, "", "t", 1, v, NULL)), 0);
+    for (int16_t v = 0; v <= proto_api(API_DESCRIBE_GROUPS)->max_version; v++)
+        ck_assert_int_eq(describe(v, "gv3")->groups[0].error_code, 0);
+    for (int16_t v = 0; v <= proto_api(API_LIST_GROUPS)->max_version; v++)
+        ck_assert_int_ge(list(v, NULL, NULL)->groups_count, 1);
+    for (int16_t v = 0; v <= proto_api(API_FIND_COORDINATOR)->max_version; v++) {
+        broker_request_t *req = mkreq(API_FIND_COORDINATOR, v, "c");
+        find_coordinator_request_t *rq = body_of(req);
+        rq->key = S("g");
+        rq->coordinator_keys = arr(req, 1, sizeof(proto_str_t));
+        rq->coordinator_keys[0] = S("g");
+        rq->coordinator_keys_count = 1;
+        ck_assert(send_req(req)->done);
+    }
+}
+END_TEST
+
 /* ---- parked requests ---------------------------------------------------------------------- */
 
 START_TEST(shutdown_answers_parked_requests)
@@ -1349,6 +1401,7 @@ int main(void)
     tcase_add_test(tc, group_max_size_is_enforced);
     tcase_add_test(tc, commits_during_a_rebalance);
     tcase_add_test(tc, malformed_records_are_skipped_at_load);
+    tcase_add_test(tc, every_version_round_trips);
     tcase_add_test(tc, shutdown_answers_parked_requests);
     tcase_add_test(tc, cancelled_join_is_forgotten);
     suite_add_tcase(s, tc);
