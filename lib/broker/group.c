@@ -13,19 +13,6 @@
 #include "broker/group_int.h"
 #include "proto/messages.h"
 
-void group_config_init(group_config_t *cfg)
-{
-    cfg->initial_rebalance_delay_ms = 3000;
-    cfg->min_session_timeout_ms = 6000;
-    cfg->max_session_timeout_ms = 1800000;
-    cfg->max_group_size = INT32_MAX;
-    cfg->offsets_retention_ms = 10080LL * 60 * 1000;
-    cfg->offset_metadata_max_bytes = 4096;
-    cfg->offsets_retention_check_interval_ms = 600000;
-    cfg->commit_wait_durable = true;
-    cfg->snapshot_min_records = 10000;
-}
-
 /* ---- helpers shared by the handlers ---------------------------------------- */
 
 char *group_strdup_wire(proto_str_t s)

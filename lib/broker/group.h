@@ -93,6 +93,15 @@ typedef struct group_config {
 /* Kafka's defaults, as listed above. */
 void group_config_init(group_config_t *cfg);
 
+/* Sets one property by its broker name (those listed above, with
+ * offsets.retention.minutes in minutes, and samsa's
+ * offsets.snapshot.min.records). Returns SAMSA_ERR__UNKNOWN_CONFIG for an
+ * unknown key, SAMSA_ERR__INVALID_CONFIG for a value that is not an integer
+ * in range; either way errbuf (may be NULL) says why and cfg is unchanged.
+ * commit_wait_durable has no property: the broker copies log.flush.on.ack. */
+samsa_err_t group_config_set(group_config_t *cfg, const char *key, const char *value, char *errbuf,
+                             size_t errlen);
+
 /* What the coordinator needs from the broker. */
 typedef struct group_env {
     loop_t *loop;                /* the broker's event loop, for timers */

@@ -1322,6 +1322,26 @@ START_TEST(every_version_round_trips)
 }
 END_TEST
 
+START_TEST(config_by_property_name)
+{
+    group_config_t c;
+    group_config_init(&c);
+    char msg[256];
+    ck_assert_int_eq(group_config_set(&c, "group.initial.rebalance.delay.ms", "0", msg, sizeof(msg)),
+                     SAMSA_ERR_NONE);
+    ck_assert_int_eq(c.initial_rebalance_delay_ms, 0);
+    ck_assert_int_eq(group_config_set(&c, "offsets.retention.minutes", "2", msg, sizeof(msg)),
+                     SAMSA_ERR_NONE);
+    ck_assert_int_eq(c.offsets_retention_ms, 120000);
+    ck_assert_int_eq(group_config_set(&c, "group.max.size", "0", msg, sizeof(msg)),
+                     SAMSA_ERR__INVALID_CONFIG);
+    ck_assert(strstr(msg, "group.max.size") != NULL);
+    ck_assert_int_eq(c.max_group_size, INT32_MAX);
+    ck_assert_int_eq(group_config_set(&c, "group.max.sizes", "1", msg, sizeof(msg)),
+                     SAMSA_ERR__UNKNOWN_CONFIG);
+}
+END_TEST
+
 /* ---- parked requests ---------------------------------------------------------------------- */
 
 START_TEST(shutdown_answers_parked_requests)
@@ -1402,6 +1422,7 @@ int main(void)
     tcase_add_test(tc, commits_during_a_rebalance);
     tcase_add_test(tc, malformed_records_are_skipped_at_load);
     tcase_add_test(tc, every_version_round_trips);
+    tcase_add_test(tc, config_by_property_name);
     tcase_add_test(tc, shutdown_answers_parked_requests);
     tcase_add_test(tc, cancelled_join_is_forgotten);
     suite_add_tcase(s, tc);
