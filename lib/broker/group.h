@@ -58,7 +58,24 @@
  *
  * Parked requests: JoinGroup and SyncGroup wait for the rebalance; an
  * OffsetCommit waits for durability. Each is parked with a cancel function,
- * so the broker may drop it when its client disconnects.
+ * so the broker may drop it when its client disconnects. respond_fn must
+ * not call group_handle() re-entrantly (queue the next request instead).
+ *
+ * Use by the broker
+ *   1. open __consumer_offsets partition 0 (retention.ms = -1,
+ *      retention.bytes = -1) and add it to the log flusher;
+ *   2. group_config_init + group_config_set for the group.* / offsets.*
+ *      properties; cfg.commit_wait_durable = the offsets log's
+ *      log.flush.on.ack;
+ *   3. group_coordinator_new with env (loop, offsets_log, node id, the
+ *      advertised host and port, topic id callbacks);
+ *   4. send API keys 8-16 (OffsetCommit, OffsetFetch, FindCoordinator,
+ *      JoinGroup, Heartbeat, LeaveGroup, SyncGroup, DescribeGroups,
+ *      ListGroups) to group_handle(); call group_topic_deleted() after a
+ *      topic is deleted;
+ *   5. at shutdown, on the loop thread: group_coordinator_free, then
+ *      log_flusher_remove + partition_log_close(clean) of the offsets log,
+ *      then loop_free.
  */
 #ifndef SAMSA_BROKER_GROUP_H
 #define SAMSA_BROKER_GROUP_H
