@@ -538,8 +538,10 @@ static samsa_err_t load_group(group_coordinator_t *gc, reader_t *key, const reco
     if (leader && !(g->leader_id = dup_len(leader, leader_len)))
         return SAMSA_ERR__NOMEM;
     samsa_err_t err = load_members(g, &v, version);
-    if (err)
+    if (err) {
+        group_members_clear(g, SAMSA_ERR_NONE); /* nothing half-loaded */
         return err;
+    }
     g->state = g->member_count ? GROUP_STABLE : GROUP_EMPTY;
     uint8_t *copy = malloc(rec->value_len);
     if (!copy)

@@ -219,6 +219,7 @@ static void teardown(void)
     }
     loop_free(loop);
     nftw(tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    slog_configure(NULL, NULL, SLOG_WARN);
 }
 
 static proto_str_t S(const char *s) { return proto_str_of(s); }
@@ -1123,6 +1124,34 @@ START_TEST(deleted_topic_loses_its_offsets)
 }
 END_TEST
 
+START_TEST(random_records_never_break_the_load)
+{
+    ck_assert_int_eq(commit_err(commit(8, "s", -1, "", "t", 0, 5, NULL)), 0);
+    group_coordinator_free(gc);
+    slog_configure(NULL, NULL, SLOG_ERROR); /* hundreds of "skipping" warnings */
+    uint32_t seed = 12345;
+    for (int i = 0; i < 300; i++) {
+        uint8_t key[40], value[80];
+        for (size_t k = 0; k < sizeof(key); k++)
+            key[k] = (uint8_t)((seed = seed * 1103515245u + 12345u) >> 24);
+        for (size_t k = 0; k < sizeof(value); k++)
+            value[k] = (uint8_t)((seed = seed * 1103515245u + 12345u) >> 24);
+        key[0] = 0;
+        key[1] = (uint8_t)(i % 3);                /* offset and group key versions */
+        key[2] = 0;
+        key[3] = (uint8_t)(seed % 40);            /* plausible string lengths */
+        value[0] = 0;
+        value[1] = (uint8_t)(seed % 4);
+        size_t klen = 4 + seed % (sizeof(key) - 4), vlen = seed % sizeof(value);
+        log_record_t rec = {key, klen, i % 7 ? value : NULL, i % 7 ? vlen : 0};
+        ck_assert_int_eq(partition_log_append_records(olog, &rec, 1, 0, 0, NULL), SAMSA_ERR_NONE);
+    }
+    gc = group_coordinator_new(&cfg, &env, errbuf, sizeof(errbuf));
+    ck_assert_msg(gc != NULL, "%s", errbuf);
+    ck_assert_int_eq(fetched("s", "t", 0), 5);
+}
+END_TEST
+
 /* ---- DescribeGroups, ListGroups ---------------------------------------------------------- */
 
 static describe_groups_response_t *describe(int16_t v, const char *group)
@@ -1421,6 +1450,7 @@ int main(void)
     tcase_add_test(tc, group_max_size_is_enforced);
     tcase_add_test(tc, commits_during_a_rebalance);
     tcase_add_test(tc, malformed_records_are_skipped_at_load);
+    tcase_add_test(tc, random_records_never_break_the_load);
     tcase_add_test(tc, every_version_round_trips);
     tcase_add_test(tc, config_by_property_name);
     tcase_add_test(tc, shutdown_answers_parked_requests);
