@@ -34,6 +34,9 @@
  * on expiry (offsets.retention.minutes: all offsets of a consumer group once
  * it has been Empty that long; each offset of a group without group
  * management that long after its commit) and on group_topic_deleted().
+ * SyncGroup and JoinGroup answers follow the append of the group value
+ * without waiting for durability: a generation lost in a crash only makes
+ * its members rejoin.
  * After a restart, groups come back in their last stored generation (Stable
  * with their members, whose session timers start afresh) or Empty.
  *

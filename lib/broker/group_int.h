@@ -117,6 +117,7 @@ struct group_coordinator {
     loop_timer_t *commit_poll_timer;
     loop_timer_t *expiry_timer;
     int64_t live_records; /* keys a snapshot would write */
+    int64_t snapshot_retry_span; /* after a failed snapshot: no retry below this log span */
     bool closing;
 };
 

@@ -271,9 +271,13 @@ void group_store_maybe_snapshot(group_coordinator_t *gc)
 {
     partition_log_t *pl = gc->env.offsets_log;
     int64_t span = partition_log_end_offset(pl) - partition_log_start_offset(pl);
-    if (span <= 2 * gc->live_records + gc->cfg.snapshot_min_records)
+    if (span <= 2 * gc->live_records + gc->cfg.snapshot_min_records ||
+        span <= gc->snapshot_retry_span)
         return;
     samsa_err_t err = group_store_snapshot(gc);
+    /* After a failure, wait until the log has doubled: retrying on every
+     * append would only add partial snapshots. */
+    gc->snapshot_retry_span = err ? 2 * span : 0;
     if (err)
         slog_warn("group", "snapshot of %s failed: %s", partition_log_name(pl),
                   samsa_err_str(err));
