@@ -173,64 +173,110 @@ void group_remove(group_coordinator_t *gc, group_t *g)
 
 /* ---- offset expiry ----------------------------------------------------------- */
 
-/* Kafka's rule: a consumer group's offsets expire together once it has been
- * Empty for the retention time; a group that never used group management
- * (no protocol type) loses each offset that long after its commit. */
+/* Whether a Stable "consumer" group's members subscribe to topic, read from
+ * their subscriptions (ConsumerProtocolSubscription: version i16, then
+ * topics as an int32 count of int16-length strings in every version).
+ * *known is false when a subscription does not parse. */
+static bool group_subscribes(const group_t *g, const char *topic, bool *known)
+{
+    *known = true;
+    size_t topic_len = strlen(topic);
+    for (const group_member_t *m = g->members; m; m = m->next) {
+        const group_protocol_t *p = NULL;
+        for (size_t i = 0; i < m->protocol_count && !p; i++)
+            if (strcmp(m->protocols[i].name, g->protocol_name) == 0)
+                p = &m->protocols[i];
+        if (!p) {
+            *known = false;
+            return true;
+        }
+        reader_t r = reader_make(p->metadata, p->metadata_len);
+        reader_i16(&r);
+        int32_t n = reader_i32(&r);
+        for (int32_t i = 0; i < n && reader_ok(&r); i++) {
+            int16_t len = reader_i16(&r);
+            const uint8_t *name = len >= 0 ? reader_take(&r, (size_t)len) : NULL;
+            if (name && (size_t)len == topic_len && memcmp(name, topic, topic_len) == 0)
+                return true;
+        }
+        if (!reader_ok(&r) || n < 0) {
+            *known = false;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Kafka's rules (offsets.retention.minutes): a consumer group's offsets
+ * expire together once it has been Empty for the retention time; a group
+ * that never used group management (no protocol type) loses each offset
+ * that long after its commit; a Stable "consumer" group loses the offsets
+ * of topics none of its members subscribes to that long after their
+ * commit. */
+static bool offset_expired(const group_t *g, const group_offset_t *o, int64_t now_ms,
+                           int64_t retention_ms)
+{
+    if (g->state == GROUP_EMPTY && !g->pending)
+        return now_ms - (g->protocol_type ? g->state_ts_ms : o->commit_ts_ms) >= retention_ms;
+    if (g->state != GROUP_STABLE || !g->protocol_type || !g->protocol_name ||
+        strcmp(g->protocol_type, "consumer") != 0 || now_ms - o->commit_ts_ms < retention_ms)
+        return false;
+    bool known;
+    return !group_subscribes(g, o->topic, &known) && known;
+}
+
 static void expire_group(group_coordinator_t *gc, group_t *g, int64_t now_ms)
 {
-    if (g->state != GROUP_EMPTY || g->pending)
-        return;
     int64_t retention = gc->cfg.offsets_retention_ms;
-    bool all = g->protocol_type && now_ms - g->state_ts_ms >= retention;
     buf_t data;
     buf_init(&data, 0);
     size_t n = 0;
+    bool *expired = calloc(g->offset_count + 1, sizeof(*expired));
+    log_record_t *recs = calloc(g->offset_count + 1, sizeof(*recs));
+    if (!expired || !recs) {
+        slog_warn("group", "cannot expire offsets of group %s: out of memory", g->group_id);
+        goto done;
+    }
     for (size_t i = 0; i < g->offset_count; i++) {
         const group_offset_t *o = &g->offsets[i];
-        if (all || (!g->protocol_type && now_ms - o->commit_ts_ms >= retention)) {
+        if ((expired[i] = offset_expired(g, o, now_ms, retention))) {
+            size_t start = data.len;
             group_store_offset_key(&data, g->group_id, o->topic, strlen(o->topic), o->partition);
-            n++;
+            recs[n++].key_bytes = data.len - start;
         }
     }
     if (n) {
-        log_record_t *recs = calloc(n, sizeof(*recs));
         samsa_err_t err = SAMSA_ERR__NOMEM;
-        if (recs && !data.failed) {
-            size_t pos = 0, k = 0;
-            for (size_t i = 0; i < g->offset_count; i++) {
-                const group_offset_t *o = &g->offsets[i];
-                if (all || (!g->protocol_type && now_ms - o->commit_ts_ms >= retention)) {
-                    size_t key_len = 2 + 2 + strlen(g->group_id) + 2 + strlen(o->topic) + 4;
-                    recs[k].key = data.data + pos;
-                    recs[k].key_bytes = key_len;
-                    pos += key_len;
-                    k++;
-                }
+        if (!data.failed) {
+            size_t pos = 0;
+            for (size_t k = 0; k < n; k++) {
+                recs[k].key = data.data + pos;
+                pos += recs[k].key_bytes;
             }
             err = group_store_append(gc, recs, n, NULL);
         }
-        free(recs);
         if (err) {
             slog_warn("group", "cannot expire offsets of group %s: %s", g->group_id,
                       samsa_err_str(err));
-            buf_free(&data);
-            return;
+            goto done;
         }
-        for (size_t i = g->offset_count; i-- > 0;) {
-            const group_offset_t *o = &g->offsets[i];
-            if (all || (!g->protocol_type && now_ms - o->commit_ts_ms >= retention))
+        for (size_t i = g->offset_count; i-- > 0;)
+            if (expired[i])
                 group_offset_delete_at(g, i);
-        }
         group_store_maybe_snapshot(gc);
     }
-    buf_free(&data);
-    if (g->offset_count == 0 && !g->members) {
+    if (g->state == GROUP_EMPTY && !g->pending && g->offset_count == 0 && !g->members) {
         samsa_err_t err = group_store_delete_group(gc, g);
-        if (err)
+        if (err) {
             slog_warn("group", "cannot delete group %s: %s", g->group_id, samsa_err_str(err));
-        else
+        } else {
             group_remove(gc, g);
+        }
     }
+done:
+    free(expired);
+    free(recs);
+    buf_free(&data);
 }
 
 static void expiry_tick(loop_t *loop, void *opaque)

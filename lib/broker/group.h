@@ -33,7 +33,10 @@
  * the group becomes Empty, and when a static member is replaced; tombstones
  * on expiry (offsets.retention.minutes: all offsets of a consumer group once
  * it has been Empty that long; each offset of a group without group
- * management that long after its commit) and on group_topic_deleted().
+ * management that long after its commit; in a Stable "consumer" group, the
+ * offsets of topics no member subscribes to that long after their commit;
+ * an Empty group without offsets is then removed) and on
+ * group_topic_deleted().
  * SyncGroup and JoinGroup answers follow the append of the group value
  * without waiting for durability: a generation lost in a crash only makes
  * its members rejoin.

@@ -237,6 +237,8 @@ typedef struct member {
     int32_t session_ms;
     int32_t rebalance_ms;
     const char *protocols; /* comma separated */
+    const uint8_t *metadata; /* every protocol's metadata when set */
+    size_t metadata_len;
 } member_t;
 
 static void member_init(member_t *m, const char *client, int16_t version)
@@ -270,7 +272,8 @@ static call_t *join_as(member_t *m, const char *group, const char *ptype)
         snprintf(md, 64, "%s/%s", tok, m->client);
         rq->protocols[rq->protocols_count].name = S(tok);
         rq->protocols[rq->protocols_count].metadata =
-            (proto_bytes_t){(const uint8_t *)md, (int32_t)strlen(md)};
+            m->metadata ? (proto_bytes_t){m->metadata, (int32_t)m->metadata_len}
+                        : (proto_bytes_t){(const uint8_t *)md, (int32_t)strlen(md)};
         rq->protocols_count++;
     }
     if (m->version >= 8)
@@ -1110,6 +1113,32 @@ START_TEST(offsets_of_empty_groups_expire)
 }
 END_TEST
 
+START_TEST(stable_group_loses_offsets_of_topics_it_no_longer_reads)
+{
+    cfg.offsets_retention_ms = 1;
+    cfg.offsets_retention_check_interval_ms = 5;
+    close_all(true);
+    open_all();
+    /* ConsumerProtocolSubscription v0: topics ["t"], no user data */
+    static const uint8_t sub[] = {0, 0, 0, 0, 0, 1, 0, 1, 't', 0xff, 0xff, 0xff, 0xff};
+    member_t a;
+    member_init(&a, "a", 9);
+    a.metadata = sub;
+    a.metadata_len = sizeof(sub);
+    member_t *ms[] = {&a};
+    int32_t gen = rebalance(ms, 1, "g");
+    ck_assert_int_eq(commit_err(commit(9, "g", gen, a.id, "t", 0, 1, NULL)), 0);
+    ck_assert_int_eq(commit_err(commit(9, "g", gen, a.id, "other", 0, 2, NULL)), 0);
+    int64_t off = 2;
+    for (int i = 0; i < 20000 && off != -1; i++) {
+        loop_run_once(loop, 2);
+        off = fetched("g", "other", 0);
+    }
+    ck_assert_int_eq(off, -1);
+    ck_assert_int_eq(fetched("g", "t", 0), 1);
+}
+END_TEST
+
 START_TEST(deleted_topic_loses_its_offsets)
 {
     ck_assert_int_eq(commit_err(commit(8, "s", -1, "", "t", 0, 9, NULL)), 0);
@@ -1444,6 +1473,7 @@ int main(void)
     tcase_add_test(tc, snapshots_keep_the_log_bounded);
     tcase_add_test(tc, a_snapshot_never_loses_the_commit_that_triggered_it);
     tcase_add_test(tc, offsets_of_empty_groups_expire);
+    tcase_add_test(tc, stable_group_loses_offsets_of_topics_it_no_longer_reads);
     tcase_add_test(tc, deleted_topic_loses_its_offsets);
     tcase_add_test(tc, describe_and_list_groups);
     tcase_add_test(tc, describe_during_rebalance_shows_members_without_metadata);
