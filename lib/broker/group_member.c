@@ -336,38 +336,43 @@ static bool member_supports(const group_member_t *m, const char *name)
     return member_protocol(m, name) != NULL;
 }
 
-/* The protocol every member supports that most members prefer; ties go to
- * the first member's order. NULL when there is none. */
+/* The protocol every member supports that most members prefer (each votes
+ * for the first such protocol in its own order); ties go to the first
+ * member's order. NULL when there is none. O(P^2 * M) for M members of P
+ * protocols each. */
 static const char *select_protocol(const group_t *g)
 {
     const group_member_t *first = g->members;
+    if (!first || first->protocol_count == 0)
+        return NULL;
+    bool *candidate = calloc(first->protocol_count, sizeof(*candidate));
+    size_t *votes = calloc(first->protocol_count, sizeof(*votes));
     const char *best = NULL;
-    size_t best_votes = 0;
-    for (size_t i = 0; first && i < first->protocol_count; i++) {
-        const char *cand = first->protocols[i].name;
-        bool everyone = true;
-        for (const group_member_t *m = g->members; m && everyone; m = m->next)
-            everyone = member_supports(m, cand);
-        if (!everyone)
-            continue;
-        size_t votes = 0;
-        for (const group_member_t *m = g->members; m; m = m->next) {
-            const char *vote = NULL;
-            for (size_t k = 0; k < m->protocol_count && !vote; k++) {
-                bool all = true;
-                for (const group_member_t *o = g->members; o && all; o = o->next)
-                    all = member_supports(o, m->protocols[k].name);
-                if (all)
-                    vote = m->protocols[k].name;
-            }
-            if (vote && strcmp(vote, cand) == 0)
-                votes++;
-        }
-        if (!best || votes > best_votes) {
-            best = cand;
-            best_votes = votes;
-        }
+    if (!candidate || !votes)
+        goto done;
+    for (size_t i = 0; i < first->protocol_count; i++) {
+        candidate[i] = true;
+        for (const group_member_t *m = first->next; m && candidate[i]; m = m->next)
+            candidate[i] = member_supports(m, first->protocols[i].name);
     }
+    for (const group_member_t *m = g->members; m; m = m->next) {
+        bool voted = false;
+        for (size_t k = 0; k < m->protocol_count && !voted; k++)
+            for (size_t i = 0; i < first->protocol_count && !voted; i++)
+                if (candidate[i] && strcmp(m->protocols[k].name, first->protocols[i].name) == 0) {
+                    votes[i]++;
+                    voted = true;
+                }
+    }
+    size_t best_votes = 0;
+    for (size_t i = 0; i < first->protocol_count; i++)
+        if (candidate[i] && (!best || votes[i] > best_votes)) {
+            best = first->protocols[i].name;
+            best_votes = votes[i];
+        }
+done:
+    free(candidate);
+    free(votes);
     return best;
 }
 
