@@ -113,7 +113,7 @@ typedef struct group_config {
     int64_t snapshot_min_records;
 } group_config_t;
 
-/* Kafka's defaults, as listed above. */
+/* Kafka's defaults, as listed above. Any thread. */
 void group_config_init(group_config_t *cfg);
 
 /* Sets one property by its broker name (those listed above, with
@@ -121,7 +121,8 @@ void group_config_init(group_config_t *cfg);
  * offsets.snapshot.min.records). Returns SAMSA_ERR__UNKNOWN_CONFIG for an
  * unknown key, SAMSA_ERR__INVALID_CONFIG for a value that is not an integer
  * in range; either way errbuf (may be NULL) says why and cfg is unchanged.
- * commit_wait_durable has no property: the broker copies log.flush.on.ack. */
+ * commit_wait_durable has no property: the broker copies log.flush.on.ack.
+ * Any thread (cfg is the caller's). */
 samsa_err_t group_config_set(group_config_t *cfg, const char *key, const char *value, char *errbuf,
                              size_t errlen);
 
@@ -133,7 +134,10 @@ typedef struct group_env {
     const char *host;            /* its advertised host and port */
     int32_t port;
     /* Topic ids (OffsetCommit and OffsetFetch v10 name topics by id): fill
-     * *name (NUL-terminated, owned by the broker) or *id; false when unknown. */
+     * *name (NUL-terminated, owned by the broker) or *id; false when unknown.
+     * topic_id_by_name also tells whether a topic exists: OffsetCommit v2-9
+     * to a topic it does not know gets UNKNOWN_TOPIC_OR_PARTITION, as in
+     * Kafka (NULL: every topic is accepted). Called on the loop thread. */
     bool (*topic_name_by_id)(void *opaque, const proto_uuid_t *id, const char **name);
     bool (*topic_id_by_name)(void *opaque, const char *name, proto_uuid_t *id);
     void *opaque;
@@ -160,7 +164,7 @@ void group_coordinator_free(group_coordinator_t *gc);
 void group_handle(group_coordinator_t *gc, broker_request_t *req);
 
 /* A topic was deleted: its committed offsets go too (tombstones written;
- * the cache forgets them even if the append fails). */
+ * the cache forgets them even if the append fails). Loop thread. */
 void group_topic_deleted(group_coordinator_t *gc, const char *topic);
 
 #endif /* SAMSA_BROKER_GROUP_H */
