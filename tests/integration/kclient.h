@@ -37,14 +37,14 @@ typedef struct test_broker {
     const char *bootstrap;
 } test_broker_t;
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+static inline int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
     return remove(path);
 }
 
 /* Makes (or, with keep_dir, reuses) the temp dir and starts a broker on
  * port 0 with the extra properties (NULL-terminated key, value pairs). */
-static void test_broker_start(test_broker_t *tb, bool keep_dir, const char *const *extra)
+static inline void test_broker_start(test_broker_t *tb, bool keep_dir, const char *const *extra)
 {
     if (!keep_dir) {
         snprintf(tb->dir, sizeof(tb->dir), "/tmp/samsa-test-XXXXXX");
@@ -65,7 +65,7 @@ static void test_broker_start(test_broker_t *tb, bool keep_dir, const char *cons
 }
 
 /* Stops and frees the broker; with remove_dir, deletes its data. */
-static void test_broker_stop(test_broker_t *tb, bool remove_dir)
+static inline void test_broker_stop(test_broker_t *tb, bool remove_dir)
 {
     samsa_broker_free(tb->broker);
     tb->broker = NULL;
@@ -83,7 +83,7 @@ typedef struct kclient {
     size_t frame_count;
 } kclient_t;
 
-static void kclient_connect(kclient_t *c, const char *bootstrap)
+static inline void kclient_connect(kclient_t *c, const char *bootstrap)
 {
     memset(c, 0, sizeof(*c));
     char host[256];
@@ -102,7 +102,7 @@ static void kclient_connect(kclient_t *c, const char *bootstrap)
     c->next_correlation_id = 1;
 }
 
-static void kclient_close(kclient_t *c)
+static inline void kclient_close(kclient_t *c)
 {
     if (c->fd >= 0)
         close(c->fd);
@@ -115,7 +115,7 @@ static void kclient_close(kclient_t *c)
     arena_free(&c->arena);
 }
 
-static void kclient_write_all(kclient_t *c, const void *data, size_t len)
+static inline void kclient_write_all(kclient_t *c, const void *data, size_t len)
 {
     const uint8_t *p = data;
     while (len > 0) {
@@ -128,7 +128,7 @@ static void kclient_write_all(kclient_t *c, const void *data, size_t len)
 
 /* Sends a request (body: a struct of the API's request type) and returns
  * its correlation id. */
-static int32_t kclient_send(kclient_t *c, int16_t api_key, int16_t version, const void *body)
+static inline int32_t kclient_send(kclient_t *c, int16_t api_key, int16_t version, const void *body)
 {
     const proto_api_t *api = proto_api(api_key);
     ck_assert_ptr_nonnull(api);
@@ -148,7 +148,7 @@ static int32_t kclient_send(kclient_t *c, int16_t api_key, int16_t version, cons
 }
 
 /* Reads exactly len bytes; false when the connection closed first. */
-static bool kclient_read_all(kclient_t *c, void *data, size_t len)
+static inline bool kclient_read_all(kclient_t *c, void *data, size_t len)
 {
     uint8_t *p = data;
     while (len > 0) {
@@ -163,7 +163,7 @@ static bool kclient_read_all(kclient_t *c, void *data, size_t len)
 
 /* Reads one response frame (kept until kclient_close); NULL when the
  * broker closed the connection. */
-static uint8_t *kclient_read_frame(kclient_t *c, size_t *len)
+static inline uint8_t *kclient_read_frame(kclient_t *c, size_t *len)
 {
     uint8_t size[4];
     if (!kclient_read_all(c, size, 4))
@@ -182,7 +182,8 @@ static uint8_t *kclient_read_frame(kclient_t *c, size_t *len)
 
 /* Reads the response to correlation_id (the next one on the wire must be
  * it) and decodes it at version. */
-static void *kclient_recv(kclient_t *c, int16_t api_key, int16_t version, int32_t correlation_id)
+static inline void *kclient_recv(kclient_t *c, int16_t api_key, int16_t version,
+                                 int32_t correlation_id)
 {
     const proto_api_t *api = proto_api(api_key);
     size_t len;
@@ -202,14 +203,14 @@ static void *kclient_recv(kclient_t *c, int16_t api_key, int16_t version, int32_
     return resp;
 }
 
-static void *kclient_call(kclient_t *c, int16_t api_key, int16_t version, const void *body)
+static inline void *kclient_call(kclient_t *c, int16_t api_key, int16_t version, const void *body)
 {
     int32_t id = kclient_send(c, api_key, version, body);
     return kclient_recv(c, api_key, version, id);
 }
 
 /* Whether the broker closed the connection (reads EOF within 60 s). */
-static bool kclient_closed_by_peer(kclient_t *c)
+static inline bool kclient_closed_by_peer(kclient_t *c)
 {
     struct pollfd pfd = {c->fd, POLLIN, 0};
     if (poll(&pfd, 1, 60000) <= 0)
@@ -222,7 +223,7 @@ static bool kclient_closed_by_peer(kclient_t *c)
 
 /* One uncompressed batch of n records "v0".."v{n-1}" with keys "k0"..,
  * timestamps ts0_ms + i*step_ms, into out (cleared first). */
-static void test_batch(buf_t *out, int n, int64_t ts0_ms, int64_t step_ms)
+static inline void test_batch(buf_t *out, int n, int64_t ts0_ms, int64_t step_ms)
 {
     buf_reset(out);
     batch_builder_params_t params;
@@ -243,7 +244,7 @@ static void test_batch(buf_t *out, int n, int64_t ts0_ms, int64_t step_ms)
 
 /* Produce (v9) of records to topic/partition with acks; returns the
  * partition response (NULL for acks 0). */
-static produce_response_partition_produce_response_t *
+static inline produce_response_partition_produce_response_t *
 kclient_produce(kclient_t *c, const char *topic, int32_t partition, int16_t acks,
                 const uint8_t *records, size_t len)
 {
@@ -266,7 +267,7 @@ kclient_produce(kclient_t *c, const char *topic, int32_t partition, int16_t acks
 }
 
 /* A Fetch (v12) request of one partition, ready to send. */
-static void fetch_request_one(fetch_request_t *req, fetch_request_fetch_topic_t *ft,
+static inline void fetch_request_one(fetch_request_t *req, fetch_request_fetch_topic_t *ft,
                               fetch_request_fetch_partition_t *fp, const char *topic,
                               int32_t partition, int64_t offset, int32_t max_wait_ms,
                               int32_t min_bytes)
@@ -296,7 +297,7 @@ static void fetch_request_one(fetch_request_t *req, fetch_request_fetch_topic_t 
     req->rack_id = proto_str_of("");
 }
 
-static fetch_response_partition_data_t *kclient_fetch(kclient_t *c, const char *topic,
+static inline fetch_response_partition_data_t *kclient_fetch(kclient_t *c, const char *topic,
                                                       int32_t partition, int64_t offset)
 {
     fetch_request_t req;
@@ -311,7 +312,7 @@ static fetch_response_partition_data_t *kclient_fetch(kclient_t *c, const char *
 }
 
 /* Metadata (v12) for one topic. */
-static metadata_response_metadata_response_topic_t *
+static inline metadata_response_metadata_response_topic_t *
 kclient_metadata(kclient_t *c, const char *topic, bool allow_auto_create)
 {
     metadata_request_metadata_request_topic_t t = {{{0}}, proto_str_of(topic)};
@@ -326,7 +327,7 @@ kclient_metadata(kclient_t *c, const char *topic, bool allow_auto_create)
 }
 
 /* ListOffsets (v7) of one partition at timestamp. */
-static list_offsets_response_list_offsets_partition_response_t *
+static inline list_offsets_response_list_offsets_partition_response_t *
 kclient_list_offset(kclient_t *c, const char *topic, int32_t partition, int64_t timestamp)
 {
     list_offsets_request_list_offsets_partition_t p = {partition, -1, timestamp};
@@ -343,7 +344,7 @@ kclient_list_offset(kclient_t *c, const char *topic, int32_t partition, int64_t 
 }
 
 /* CreateTopics (v7) of one topic; returns the result. */
-static create_topics_response_creatable_topic_result_t *
+static inline create_topics_response_creatable_topic_result_t *
 kclient_create_topic(kclient_t *c, const char *topic, int32_t partitions, bool validate_only)
 {
     create_topics_request_creatable_topic_t t;
