@@ -331,6 +331,18 @@ START_TEST(an_unknown_api_key_closes_the_connection)
 }
 END_TEST
 
+START_TEST(a_malformed_header_closes_the_connection)
+{
+    kclient_t c;
+    kclient_connect(&c, tb.bootstrap);
+    /* Metadata v1 whose client id claims 300 bytes in a 10-byte frame */
+    uint8_t frame[] = {0, 0, 0, 10, 0, 3, 0, 1, 0, 0, 0, 1, 0x01, 0x2c};
+    kclient_write_all(&c, frame, sizeof(frame));
+    ck_assert(kclient_closed_by_peer(&c));
+    kclient_close(&c);
+}
+END_TEST
+
 START_TEST(list_offsets_earliest_latest_by_timestamp_and_max)
 {
     kclient_t c;
@@ -457,6 +469,7 @@ int main(void)
     tcase_add_test(tc, a_bad_crc_is_refused_and_nothing_is_written);
     tcase_add_test(tc, a_frame_above_the_limit_closes_the_connection);
     tcase_add_test(tc, an_unknown_api_key_closes_the_connection);
+    tcase_add_test(tc, a_malformed_header_closes_the_connection);
     tcase_add_test(tc, list_offsets_earliest_latest_by_timestamp_and_max);
     tcase_add_test(tc, delete_records_moves_the_log_start);
     tcase_add_test(tc, a_restart_keeps_the_data_and_the_topic_ids);
