@@ -103,6 +103,7 @@ typedef struct broker_partition {
     struct broker_topic *topic;
     int32_t index;
     partition_log_t *log;
+    char *dir;                 /* the partition's directory, "<log dir>/<topic>-<index>" */
     int refcount;              /* atomic: the topic's, plus posts in flight */
     bool deleted;              /* the topic is gone; only references remain */
     int durable_post_pending;  /* atomic: an on_durable post is queued */

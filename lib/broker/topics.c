@@ -220,8 +220,10 @@ fail:
 
 void broker_partition_unref(broker_partition_t *bp)
 {
-    if (__atomic_sub_fetch(&bp->refcount, 1, __ATOMIC_ACQ_REL) == 0)
+    if (__atomic_sub_fetch(&bp->refcount, 1, __ATOMIC_ACQ_REL) == 0) {
+        free(bp->dir);
         free(bp);
+    }
 }
 
 /* Opens partition index of t in dir (NULL: the log dir with the fewest). */
@@ -240,14 +242,24 @@ static samsa_err_t partition_open(struct broker *b, broker_topic_t *t, int32_t i
     log_config_t cfg = t->config.log;
     cfg.on_durable = produce_on_durable;
     cfg.on_durable_opaque = bp;
-    bp->log = partition_log_open(dir ? dir : log_dir_choose(b->dirs), t->name, index, &cfg,
-                                 errbuf, errlen);
+    if (!dir)
+        dir = log_dir_choose(b->dirs);
+    size_t dir_len = strlen(dir) + strlen(t->name) + 16;
+    if (!(bp->dir = malloc(dir_len))) {
+        free(bp);
+        snprintf(errbuf, errlen, "out of memory");
+        return SAMSA_ERR__NOMEM;
+    }
+    snprintf(bp->dir, dir_len, "%s/%s-%d", dir, t->name, (int)index);
+    bp->log = partition_log_open(dir, t->name, index, &cfg, errbuf, errlen);
     if (!bp->log) {
+        free(bp->dir);
         free(bp);
         return SAMSA_ERR__STORAGE;
     }
     if (log_flusher_add(b->flusher, bp->log)) {
         partition_log_close(bp->log, true);
+        free(bp->dir);
         free(bp);
         snprintf(errbuf, errlen, "out of memory");
         return SAMSA_ERR__NOMEM;
@@ -261,27 +273,17 @@ static void partition_close(struct broker *b, broker_partition_t *bp, bool remov
 {
     if (!bp)
         return;
-    char dir[4096] = "";
     log_flusher_remove(b->flusher, bp->log);
     bp->deleted = true;
     produce_partition_deleted(bp);
     fetch_wake(b, bp);
-    if (remove_dir) {
-        /* The log does not tell where its directory is: find it by name. */
-        for (size_t i = 0; i < b->cfg.log_dir_count; i++) {
-            struct stat st;
-            snprintf(dir, sizeof(dir), "%s/%s", b->cfg.log_dirs[i], partition_log_name(bp->log));
-            if (stat(dir, &st) == 0)
-                break;
-            dir[0] = 0;
-        }
-    }
     samsa_err_t err = partition_log_close(bp->log, !remove_dir);
     if (err)
         slog_error(BROKER_MODULE, "closing %s-%d: %s", bp->topic->name, (int)bp->index,
                    samsa_err_str(err));
     bp->log = NULL;
-    if (dir[0]) {
+    if (remove_dir) {
+        const char *dir = bp->dir;
         DIR *d = opendir(dir);
         struct dirent *ent;
         while (d && (ent = readdir(d)) != NULL) {
