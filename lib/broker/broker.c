@@ -97,44 +97,6 @@ void broker_uuid_new(proto_uuid_t *id)
     } while ((id->bytes[0] >> 2) == 62); /* would start with '-' */
 }
 
-proto_str_t broker_arena_str(broker_request_t *req, const char *why)
-{
-    proto_str_t s = {NULL, -1};
-    size_t n = strlen(why);
-    char *c = arena_alloc(&req->arena, n + 1);
-    if (c) {
-        memcpy(c, why, n);
-        s.ptr = c;
-        s.len = (int32_t)n;
-    }
-    return s;
-}
-
-void *broker_array(broker_request_t *req, const proto_struct_t *parent, size_t field_offset,
-                   int32_t count)
-{
-    const proto_field_t *f = NULL;
-    for (uint16_t i = 0; i < parent->field_count; i++)
-        if ((parent->fields[i].type & PT_ARRAY) && parent->fields[i].offset == field_offset)
-            f = &parent->fields[i];
-    if (!f || count <= 0)
-        return NULL;
-    size_t size = proto_elem_size(f);
-    uint8_t *items = arena_alloc(&req->arena, size * (size_t)count);
-    if (items && (f->type & ~PT_ARRAY) == PT_STRUCT)
-        for (int32_t i = 0; i < count; i++)
-            proto_init(f->sub, items + size * (size_t)i);
-    return items;
-}
-
-const proto_struct_t *broker_sub_desc(const proto_struct_t *parent, size_t field_offset)
-{
-    for (uint16_t i = 0; i < parent->field_count; i++)
-        if (parent->fields[i].offset == field_offset && parent->fields[i].sub)
-            return parent->fields[i].sub;
-    return NULL;
-}
-
 /* ---- meta.properties ------------------------------------------------------- */
 
 /* Reads the cluster id and node id from meta.properties in the first log

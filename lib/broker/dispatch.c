@@ -1,11 +1,14 @@
 /*
- * dispatch.c: which handler serves which API at which versions, and
- * ApiVersions, which advertises exactly that table.
+ * dispatch.c: which handler serves which API at which versions,
+ * ApiVersions, which advertises exactly that table, and the helpers
+ * handlers build responses with.
  *
  * Adding an API is one line in handlers[]: its key, the versions the
  * handler implements (within what the codec speaks, lib/proto/apis.c) and
  * the function. ApiVersions lists every entry with its range and nothing
  * else, so a client is never told about a version nobody answers.
+ *
+ * The helpers at the end build responses in the request's arena.
  *
  * Produce is listed from v0 although the codec decodes v3 and up: librdkafka
  * up to 2.11 turns gzip, snappy and lz4 off unless the broker lists Produce
@@ -15,6 +18,8 @@
  * no current client sends them.
  */
 #include "broker/broker_int.h"
+
+#include <string.h>
 
 #include "base/slog.h"
 
@@ -75,4 +80,44 @@ static void handle_api_versions(struct broker *b, broker_request_t *req)
         resp->error_code = SAMSA_ERR_UNKNOWN_SERVER_ERROR;
     }
     broker_request_respond(req, resp);
+}
+
+/* ---- building responses ------------------------------------------------ */
+
+proto_str_t broker_arena_str(broker_request_t *req, const char *why)
+{
+    proto_str_t s = {NULL, -1};
+    size_t n = strlen(why);
+    char *c = arena_alloc(&req->arena, n + 1);
+    if (c) {
+        memcpy(c, why, n);
+        s.ptr = c;
+        s.len = (int32_t)n;
+    }
+    return s;
+}
+
+void *broker_array(broker_request_t *req, const proto_struct_t *parent, size_t field_offset,
+                   int32_t count)
+{
+    const proto_field_t *f = NULL;
+    for (uint16_t i = 0; i < parent->field_count; i++)
+        if ((parent->fields[i].type & PT_ARRAY) && parent->fields[i].offset == field_offset)
+            f = &parent->fields[i];
+    if (!f || count <= 0)
+        return NULL;
+    size_t size = proto_elem_size(f);
+    uint8_t *items = arena_alloc(&req->arena, size * (size_t)count);
+    if (items && (f->type & ~PT_ARRAY) == PT_STRUCT)
+        for (int32_t i = 0; i < count; i++)
+            proto_init(f->sub, items + size * (size_t)i);
+    return items;
+}
+
+const proto_struct_t *broker_sub_desc(const proto_struct_t *parent, size_t field_offset)
+{
+    for (uint16_t i = 0; i < parent->field_count; i++)
+        if (parent->fields[i].offset == field_offset && parent->fields[i].sub)
+            return parent->fields[i].sub;
+    return NULL;
 }
