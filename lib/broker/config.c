@@ -319,27 +319,22 @@ samsa_err_t topic_config_set(topic_config_t *tc, const char *key, const char *va
         tc->max_message_bytes = (int32_t)v;
         return SAMSA_ERR_NONE;
     }
-    if (strcmp(key, "cleanup.policy") == 0) {
-        if (strcmp(value, "delete") != 0)
+    /* Properties samsa has only one behaviour for: that value is accepted. */
+    static const struct {
+        const char *key, *only, *why;
+    } fixed[] = {
+        {"cleanup.policy", "delete", "compaction is not supported"},
+        {"compression.type", "producer", "batches are stored as the producer sent them"},
+        {"message.timestamp.type", "CreateTime", "records keep the producer's timestamps"},
+        {"min.insync.replicas", "1", "one node"},
+    };
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+        if (strcmp(key, fixed[i].key) != 0)
+            continue;
+        if (strcmp(value, fixed[i].only) != 0)
             return conf_fail(SAMSA_ERR_INVALID_CONFIG, errbuf, errlen,
-                        "%s: only \"delete\" is supported", key);
-        return SAMSA_ERR_NONE;
-    }
-    if (strcmp(key, "compression.type") == 0) {
-        if (strcmp(value, "producer") != 0)
-            return conf_fail(SAMSA_ERR_INVALID_CONFIG, errbuf, errlen,
-                        "%s: only \"producer\" is supported (batches are stored as sent)", key);
-        return SAMSA_ERR_NONE;
-    }
-    if (strcmp(key, "message.timestamp.type") == 0) {
-        if (strcmp(value, "CreateTime") != 0)
-            return conf_fail(SAMSA_ERR_INVALID_CONFIG, errbuf, errlen,
-                        "%s: only \"CreateTime\" is supported", key);
-        return SAMSA_ERR_NONE;
-    }
-    if (strcmp(key, "min.insync.replicas") == 0) {
-        if (strcmp(value, "1") != 0)
-            return conf_fail(SAMSA_ERR_INVALID_CONFIG, errbuf, errlen, "%s: must be 1 (one node)", key);
+                             "%s: only \"%s\" is supported (%s)", key, fixed[i].only,
+                             fixed[i].why);
         return SAMSA_ERR_NONE;
     }
     /* Only the topic-level names of the log's keys */

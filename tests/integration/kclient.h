@@ -363,4 +363,14 @@ kclient_create_topic(kclient_t *c, const char *topic, int32_t partitions, bool v
     return &resp->topics[0];
 }
 
+/* Runs the suite (and frees it); the exit status for main(). */
+static inline int kclient_run(Suite *suite)
+{
+    SRunner *sr = srunner_create(suite);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
+
 #endif /* SAMSA_TEST_KCLIENT_H */

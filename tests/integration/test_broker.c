@@ -475,9 +475,5 @@ int main(void)
     tcase_add_test(tc, a_restart_keeps_the_data_and_the_topic_ids);
     tcase_add_test(tc, a_client_leaving_with_a_parked_fetch_leaves_nothing_behind);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return kclient_run(s);
 }

@@ -277,9 +277,5 @@ int main(void)
     tcase_add_test(tc, two_brokers_run_in_one_process);
     tcase_add_test(tc, a_log_dir_in_use_is_refused);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return kclient_run(s);
 }
