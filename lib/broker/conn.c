@@ -14,7 +14,7 @@
  * every request before it has been written.
  *
  * Writing: a response is its encoded bytes (size, header, body) with gaps
- * where records that live in the log go (proto_splices_t). One writev sends
+ * where records that live in the log go (proto_splices_t). One sendmsg sends
  * the buffer pieces and the records straight from the log's mapping, so
  * record bytes are never copied in user space. Partial writes resume where
  * they stopped when the socket is writable again; the request, and the log
@@ -160,7 +160,10 @@ static void conn_flush(conn_t *c)
             req_release(cr);
             continue;
         }
-        ssize_t w = writev(c->fd, iov, n);
+        /* sendmsg rather than writev: MSG_NOSIGNAL keeps a peer that went
+         * away from raising SIGPIPE in the embedding process. */
+        struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+        ssize_t w = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
         if (w < 0) {
             if (errno == EINTR)
                 continue;

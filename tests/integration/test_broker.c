@@ -449,6 +449,32 @@ START_TEST(a_client_leaving_with_a_parked_fetch_leaves_nothing_behind)
 }
 END_TEST
 
+START_TEST(a_client_leaving_with_megabytes_of_responses_pending_leaves_the_broker_serving)
+{
+    kclient_t c;
+    kclient_connect(&c, tb.bootstrap);
+    ck_assert_int_eq(kclient_create_topic(&c, "reset", 1, false)->error_code, 0);
+    buf_t batch;
+    buf_init(&batch, 0);
+    test_batch(&batch, 20000, 1000, 1);
+    ck_assert_int_eq(kclient_produce(&c, "reset", 0, 1, batch.data, batch.len)->error_code, 0);
+    fetch_request_t req;
+    fetch_request_fetch_topic_t ft;
+    fetch_request_fetch_partition_t fp;
+    fetch_request_one(&req, &ft, &fp, "reset", 0, 0, 0, 0);
+    for (int i = 0; i < 50; i++)
+        kclient_send(&c, API_FETCH, 12, &req);
+    /* close while megabytes of responses are on their way: the broker's
+     * writes fail (reset, broken pipe) and it drops the connection, its
+     * queued responses and their log reads */
+    kclient_close(&c);
+    kclient_connect(&c, tb.bootstrap);
+    ck_assert_int_eq(kclient_metadata(&c, "reset", false)->error_code, 0);
+    buf_free(&batch);
+    kclient_close(&c);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("broker");
@@ -474,6 +500,7 @@ int main(void)
     tcase_add_test(tc, delete_records_moves_the_log_start);
     tcase_add_test(tc, a_restart_keeps_the_data_and_the_topic_ids);
     tcase_add_test(tc, a_client_leaving_with_a_parked_fetch_leaves_nothing_behind);
+    tcase_add_test(tc, a_client_leaving_with_megabytes_of_responses_pending_leaves_the_broker_serving);
     suite_add_tcase(s, tc);
     return kclient_run(s);
 }
