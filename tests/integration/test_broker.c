@@ -228,6 +228,50 @@ START_TEST(fetch_inside_a_batch_returns_the_whole_batch)
 }
 END_TEST
 
+START_TEST(fetch_limits_give_the_first_batch_whole_and_stop_at_max_bytes)
+{
+    kclient_t c;
+    kclient_connect(&c, tb.bootstrap);
+    ck_assert_int_eq(kclient_create_topic(&c, "limits", 2, false)->error_code, 0);
+    buf_t batch;
+    buf_init(&batch, 0);
+    test_batch(&batch, 50, 1000, 1);
+    for (int32_t p = 0; p < 2; p++)
+        ck_assert_int_eq(kclient_produce(&c, "limits", p, 1, batch.data, batch.len)->error_code,
+                         0);
+    /* partition limits of 10 bytes and a total of 10: partition 0's batch
+     * comes whole anyway; partition 1 gets no records, only its offsets */
+    fetch_request_fetch_partition_t fp[2];
+    memset(fp, 0, sizeof(fp));
+    for (int32_t p = 0; p < 2; p++) {
+        fp[p].partition = p;
+        fp[p].current_leader_epoch = -1;
+        fp[p].last_fetched_epoch = -1;
+        fp[p].log_start_offset = -1;
+        fp[p].partition_max_bytes = 10;
+    }
+    fetch_request_fetch_topic_t ft = {proto_str_of("limits"), {{0}}, fp, 2};
+    fetch_request_t req;
+    fetch_request_one(&req, &ft, &fp[0], "limits", 0, 0, 0, 0);
+    ft.partitions = fp;
+    ft.partitions_count = 2;
+    fp[0].partition_max_bytes = 10;
+    req.max_bytes = 10;
+    fetch_response_t *resp = kclient_call(&c, API_FETCH, 12, &req);
+    ck_assert_int_eq(resp->responses[0].partitions_count, 2);
+    ck_assert_int_eq(resp->responses[0].partitions[0].records.len, (int32_t)batch.len);
+    ck_assert_int_eq(resp->responses[0].partitions[1].records.len, 0);
+    ck_assert_int_eq(resp->responses[0].partitions[1].high_watermark, 50);
+    /* with room for both, both come */
+    req.max_bytes = 1 << 20;
+    fp[0].partition_max_bytes = fp[1].partition_max_bytes = 1 << 20;
+    resp = kclient_call(&c, API_FETCH, 12, &req);
+    ck_assert_int_eq(resp->responses[0].partitions[1].records.len, (int32_t)batch.len);
+    buf_free(&batch);
+    kclient_close(&c);
+}
+END_TEST
+
 START_TEST(long_poll_fetch_is_answered_by_an_append)
 {
     kclient_t consumer, producer;
@@ -490,6 +534,7 @@ int main(void)
     tcase_add_test(tc, produce_acks_all_then_fetch_returns_the_exact_bytes);
     tcase_add_test(tc, produce_acks_0_has_no_response_and_writes);
     tcase_add_test(tc, fetch_inside_a_batch_returns_the_whole_batch);
+    tcase_add_test(tc, fetch_limits_give_the_first_batch_whole_and_stop_at_max_bytes);
     tcase_add_test(tc, long_poll_fetch_is_answered_by_an_append);
     tcase_add_test(tc, pipelined_requests_are_answered_in_order);
     tcase_add_test(tc, a_bad_crc_is_refused_and_nothing_is_written);
