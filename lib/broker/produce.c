@@ -258,6 +258,11 @@ void handle_produce(struct broker *b, broker_request_t *req)
                                                              : SAMSA_ERR_UNKNOWN_TOPIC_ID;
                 continue;
             }
+            if (t->internal) {
+                /* only the group coordinator writes __consumer_offsets */
+                out->error_code = SAMSA_ERR_INVALID_TOPIC_EXCEPTION;
+                continue;
+            }
             int64_t end = produce_partition(b, bp, in, out);
             if (end < 0 || !wait_durable || !bp->topic->config.log.flush_on_ack ||
                 partition_log_durable_offset(bp->log) >= end)

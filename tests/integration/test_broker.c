@@ -347,6 +347,9 @@ START_TEST(a_bad_crc_is_refused_and_nothing_is_written)
                      SAMSA_ERR_UNKNOWN_TOPIC_OR_PARTITION);
     ck_assert_int_eq(kclient_produce(&c, "crc", 7, 1, batch.data, batch.len)->error_code,
                      SAMSA_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    ck_assert_int_eq(
+        kclient_produce(&c, "__consumer_offsets", 0, 1, batch.data, batch.len)->error_code,
+        SAMSA_ERR_INVALID_TOPIC_EXCEPTION);
     buf_free(&batch);
     kclient_close(&c);
 }
