@@ -235,6 +235,7 @@ SAMSA_API samsa_err_t samsa_broker_start(samsa_broker_t *handle)
         b->listen_fd = -1;
         return SAMSA_ERR__NOMEM;
     }
+    conns_start_idle_check(b);
     int e = pthread_create(&b->thread, NULL, broker_thread, b);
     if (e) {
         loop_del_fd(b->loop, b->listen_fd);

@@ -42,6 +42,7 @@ typedef struct broker_config {
     bool delete_topic_enable;         /* delete.topic.enable */
     int32_t message_max_bytes;        /* message.max.bytes */
     int32_t socket_request_max_bytes; /* socket.request.max.bytes */
+    int64_t connections_max_idle_ms;  /* connections.max.idle.ms (-1: never) */
     int64_t retention_check_ms;       /* log.retention.check.interval.ms */
     log_config_t log;                 /* log.* (defaults of every topic) */
     /* For the group coordinator (group_config_t) */
@@ -189,6 +190,7 @@ struct broker {
     size_t topic_cap;
 
     conn_t *conns;            /* every open connection */
+    loop_timer_t *idle_timer; /* closes idle connections */
     fetch_wait_t *fetch_waits; /* parked long-poll fetches */
 };
 
@@ -217,8 +219,12 @@ int broker_uuid_parse(const char *text, proto_uuid_t *id);
 
 /* The listener's callback: accepts every waiting connection. */
 void conn_accept_ready(loop_t *loop, int fd, int events, void *opaque);
-/* Closes every connection (parked requests are cancelled). */
+/* Closes every connection (parked requests are cancelled) and stops the
+ * idle check. */
 void conns_close_all(struct broker *b);
+/* Starts the periodic check that closes connections idle for longer than
+ * connections.max.idle.ms (nothing when it is -1). */
+void conns_start_idle_check(struct broker *b);
 
 /* ---- dispatch (dispatch.c) ---------------------------------------------- */
 

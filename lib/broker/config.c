@@ -53,6 +53,8 @@ static const key_def_t keys[] = {
      "The largest record batch accepted"},
     {"socket.request.max.bytes", K_INT, "104857600", 1, I32, F(socket_request_max_bytes),
      "The largest request accepted; larger ones close the connection"},
+    {"connections.max.idle.ms", K_LONG, "600000", -1, I64, F(connections_max_idle_ms),
+     "Connections idle for longer are closed (-1: never)"},
     {"log.retention.check.interval.ms", K_LONG, "300000", 1, I64, F(retention_check_ms),
      "How often retention is applied"},
     {"log.segment.bytes", K_LOG, "1073741824", 0, 0, NOF, "Segment size"},

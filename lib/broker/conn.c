@@ -65,6 +65,7 @@ struct conn {
     /* how far the head's response has been written: piece and offset */
     size_t write_piece, write_off;
     int events;           /* LOOP_READ / LOOP_WRITE currently watched */
+    int64_t active_ms;    /* monotonic time of the last byte read or written */
     bool closing;
     loop_timer_t *close_timer;
 };
@@ -175,6 +176,7 @@ static void conn_flush(conn_t *c)
             conn_close_soon(c);
             return;
         }
+        c->active_ms = loop_now_ms(c->broker->loop);
         /* advance the cursor by w bytes */
         size_t left = (size_t)w;
         while (left > 0) {
@@ -341,6 +343,7 @@ static void conn_read(conn_t *c)
             }
             return;
         }
+        c->active_ms = loop_now_ms(c->broker->loop);
         if (!c->frame) {
             c->size_have += (size_t)n;
             if (c->size_have < 4)
@@ -406,6 +409,7 @@ void conn_accept_ready(loop_t *loop, int fd, int events, void *opaque)
         c->broker = b;
         c->fd = cfd;
         c->events = LOOP_READ;
+        c->active_ms = loop_now_ms(loop);
         memcpy(c->peer, peer, sizeof(c->peer));
         c->next = b->conns;
         if (b->conns)
@@ -446,6 +450,37 @@ static void conn_destroy(conn_t *c)
 
 void conns_close_all(struct broker *b)
 {
+    loop_timer_cancel(b->loop, b->idle_timer);
+    b->idle_timer = NULL;
     while (b->conns)
         conn_destroy(b->conns);
+}
+
+/* Checks a tenth of the idle limit apart (at least every 10 s), so a
+ * connection closes at most 10% (or 10 s) after its limit. */
+static int64_t idle_check_interval_ms(const struct broker *b)
+{
+    int64_t ms = b->cfg.connections_max_idle_ms / 10;
+    return ms < 1 ? 1 : ms > 10000 ? 10000 : ms;
+}
+
+static void idle_check(loop_t *loop, void *opaque)
+{
+    struct broker *b = opaque;
+    int64_t now = loop_now_ms(loop);
+    for (conn_t *c = b->conns; c; c = c->next) {
+        /* a connection waiting for an answer (long poll) is not idle */
+        if (!c->closing && !c->head && now - c->active_ms > b->cfg.connections_max_idle_ms) {
+            slog_debug(BROKER_MODULE, "%s: idle for %lld ms; closing", c->peer,
+                       (long long)(now - c->active_ms));
+            conn_close_soon(c);
+        }
+    }
+    b->idle_timer = loop_timer_add(loop, idle_check_interval_ms(b), idle_check, b);
+}
+
+void conns_start_idle_check(struct broker *b)
+{
+    if (b->cfg.connections_max_idle_ms >= 0)
+        b->idle_timer = loop_timer_add(b->loop, idle_check_interval_ms(b), idle_check, b);
 }

@@ -262,6 +262,20 @@ START_TEST(a_log_dir_in_use_is_refused)
 }
 END_TEST
 
+START_TEST(an_idle_connection_is_closed)
+{
+    test_broker_t idle;
+    const char *const extra[] = {"connections.max.idle.ms", "50", NULL};
+    test_broker_start(&idle, false, extra);
+    kclient_t c;
+    kclient_connect(&c, idle.bootstrap);
+    ck_assert_int_eq(kclient_metadata(&c, "idle", true)->error_code, 0);
+    ck_assert(kclient_closed_by_peer(&c));
+    kclient_close(&c);
+    test_broker_stop(&idle, true);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("broker_admin");
@@ -276,6 +290,7 @@ int main(void)
     tcase_add_test(tc, produce_v2_gets_an_answer_in_its_own_layout);
     tcase_add_test(tc, two_brokers_run_in_one_process);
     tcase_add_test(tc, a_log_dir_in_use_is_refused);
+    tcase_add_test(tc, an_idle_connection_is_closed);
     suite_add_tcase(s, tc);
     return kclient_run(s);
 }
