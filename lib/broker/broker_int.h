@@ -43,6 +43,7 @@ typedef struct broker_config {
     int32_t message_max_bytes;        /* message.max.bytes */
     int32_t socket_request_max_bytes; /* socket.request.max.bytes */
     int64_t connections_max_idle_ms;  /* connections.max.idle.ms (-1: never) */
+    bool log_append_time;             /* log.message.timestamp.type=LogAppendTime */
     int64_t retention_check_ms;       /* log.retention.check.interval.ms */
     log_config_t log;                 /* log.* (defaults of every topic) */
     /* For the group coordinator (group_config_t) */
@@ -67,6 +68,7 @@ void broker_config_free(broker_config_t *cfg);
 typedef struct topic_config {
     log_config_t log;
     int32_t max_message_bytes; /* max.message.bytes (message.max.bytes) */
+    bool log_append_time;      /* message.timestamp.type=LogAppendTime */
 } topic_config_t;
 
 /* Applies one topic-level property (Kafka's topic name: retention.ms,

@@ -57,6 +57,8 @@ static const key_def_t keys[] = {
      "Connections idle for longer are closed (-1: never)"},
     {"log.retention.check.interval.ms", K_LONG, "300000", 1, I64, F(retention_check_ms),
      "How often retention is applied"},
+    {"log.message.timestamp.type", K_STRING, "CreateTime", 0, 0, NOF,
+     "CreateTime (the producer's) or LogAppendTime (the broker's clock)"},
     {"log.segment.bytes", K_LOG, "1073741824", 0, 0, NOF, "Segment size"},
     {"log.roll.ms", K_LOG, "", 0, 0, NOF, "Segment age at which it rolls (overrides hours)"},
     {"log.roll.hours", K_LONG, "168", 1, I32, NOF, "Segment age at which it rolls"},
@@ -284,6 +286,13 @@ samsa_err_t broker_config_load(broker_config_t *cfg, const samsa_conf_t *conf, c
             cfg->log.retention_ms = v < 0 ? -1 : v * 3600000LL;
     }
 
+    const char *ts_type = value_of(conf, key_find("log.message.timestamp.type"));
+    if (strcmp(ts_type, "CreateTime") != 0 && strcmp(ts_type, "LogAppendTime") != 0)
+        return conf_fail(SAMSA_ERR__INVALID_CONFIG, errbuf, errlen,
+                         "log.message.timestamp.type: \"%s\" is not CreateTime or LogAppendTime",
+                         ts_type);
+    cfg->log_append_time = ts_type[0] == 'L';
+
     const char *controllers = value_of(conf, key_find("controller.listener.names"));
     if ((err = pick_listener("listeners", value_of(conf, key_find("listeners")), controllers,
                              &cfg->listener, errbuf, errlen)))
@@ -321,13 +330,19 @@ samsa_err_t topic_config_set(topic_config_t *tc, const char *key, const char *va
         tc->max_message_bytes = (int32_t)v;
         return SAMSA_ERR_NONE;
     }
+    if (strcmp(key, "message.timestamp.type") == 0) {
+        if (strcmp(value, "CreateTime") != 0 && strcmp(value, "LogAppendTime") != 0)
+            return conf_fail(SAMSA_ERR_INVALID_CONFIG, errbuf, errlen,
+                             "%s: \"%s\" is not CreateTime or LogAppendTime", key, value);
+        tc->log_append_time = value[0] == 'L';
+        return SAMSA_ERR_NONE;
+    }
     /* Properties samsa has only one behaviour for: that value is accepted. */
     static const struct {
         const char *key, *only, *why;
     } fixed[] = {
         {"cleanup.policy", "delete", "compaction is not supported"},
         {"compression.type", "producer", "batches are stored as the producer sent them"},
-        {"message.timestamp.type", "CreateTime", "records keep the producer's timestamps"},
         {"min.insync.replicas", "1", "one node"},
     };
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
@@ -401,7 +416,7 @@ void topic_config_describe(const struct broker *b, const struct broker_topic *t,
     describe(fn, opaque, "max.message.bytes", CT_INT, OVR("max.message.bytes"),
              "Largest record batch", "%d", (int)t->config.max_message_bytes);
     describe(fn, opaque, "message.timestamp.type", CT_STRING, OVR("message.timestamp.type"),
-             "Record timestamps", "CreateTime");
+             "Record timestamps", "%s", t->config.log_append_time ? "LogAppendTime" : "CreateTime");
     describe(fn, opaque, "min.insync.replicas", CT_INT, OVR("min.insync.replicas"), "One node",
              "1");
     describe(fn, opaque, "retention.ms", CT_LONG, OVR("retention.ms"), "Retention time", "%lld",

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
+#include "base/crc32c.h"
 #include "base/slog.h"
 #include "proto/batch.h"
 
@@ -160,6 +162,29 @@ static samsa_err_t check_batches(const uint8_t *data, int32_t len, int32_t max_m
     return SAMSA_ERR_NONE;
 }
 
+/* LogAppendTime topics: every batch gets the broker's clock as its max
+ * timestamp and the LogAppendTime attribute, as Kafka does; both are
+ * inside the CRC, so the CRC is checked first (a corrupt batch must not
+ * get a fresh valid one) and then recomputed. */
+static samsa_err_t stamp_append_time(uint8_t *data, size_t len, int64_t now_ms)
+{
+    size_t pos = 0;
+    while (pos < len) {
+        batch_header_t h;
+        if (batch_validate(data + pos, len - pos, &h) != SAMSA_ERR_NONE)
+            return SAMSA_ERR_CORRUPT_MESSAGE;
+        uint8_t *b = data + pos;
+        size_t total = (size_t)h.length + BATCH_LOG_OVERHEAD;
+        be16_store(b + BATCH_OFF_ATTRIBUTES,
+                   (uint16_t)((uint16_t)h.attributes | BATCH_ATTR_LOG_APPEND_TIME));
+        be64_store(b + BATCH_OFF_MAX_TIMESTAMP, (uint64_t)now_ms);
+        be32_store(b + BATCH_OFF_CRC,
+                   crc32c(0, b + BATCH_OFF_ATTRIBUTES, total - BATCH_OFF_ATTRIBUTES));
+        pos += total;
+    }
+    return SAMSA_ERR_NONE;
+}
+
 /* Appends one partition's records; fills out. Returns the offset after the
  * last one written, or -1 when nothing was written. */
 static int64_t produce_partition(struct broker *b, broker_partition_t *bp,
@@ -171,6 +196,9 @@ static int64_t produce_partition(struct broker *b, broker_partition_t *bp,
     samsa_err_t err = check_batches(in->records.data, in->records.len,
                                     bp->topic->config.max_message_bytes);
     int64_t base = -1, last = -1;
+    int64_t now_ms = clock_wall_ms();
+    if (!err && bp->topic->config.log_append_time)
+        err = stamp_append_time((uint8_t *)in->records.data, (size_t)in->records.len, now_ms);
     if (!err)
         err = partition_log_append(bp->log, (uint8_t *)in->records.data, (size_t)in->records.len,
                                    BROKER_LEADER_EPOCH, &base, &last);
@@ -193,6 +221,8 @@ static int64_t produce_partition(struct broker *b, broker_partition_t *bp,
     if (err)
         return -1;
     out->base_offset = base;
+    if (bp->topic->config.log_append_time)
+        out->log_append_time_ms = now_ms;
     fetch_wake(b, bp);
     return last + 1;
 }

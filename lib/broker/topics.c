@@ -159,6 +159,7 @@ static broker_topic_t *topic_alloc(struct broker *b, const char *name)
     t->internal = strcmp(name, BROKER_OFFSETS_TOPIC) == 0;
     t->config.log = b->cfg.log;
     t->config.max_message_bytes = b->cfg.message_max_bytes;
+    t->config.log_append_time = b->cfg.log_append_time;
     return t;
 }
 

@@ -262,6 +262,50 @@ START_TEST(a_log_dir_in_use_is_refused)
 }
 END_TEST
 
+START_TEST(log_append_time_topics_stamp_the_brokers_clock)
+{
+    kclient_t c;
+    kclient_connect(&c, tb.bootstrap);
+    create_topics_request_creatable_topic_config_t cfg = {proto_str_of("message.timestamp.type"),
+                                                          proto_str_of("LogAppendTime")};
+    create_topics_request_creatable_topic_t t;
+    memset(&t, 0, sizeof(t));
+    t.name = proto_str_of("lat");
+    t.num_partitions = 1;
+    t.replication_factor = -1;
+    t.configs = &cfg;
+    t.configs_count = 1;
+    create_topics_request_t creq;
+    proto_init(&create_topics_request_desc, &creq);
+    creq.topics = &t;
+    creq.topics_count = 1;
+    ck_assert_int_eq(((create_topics_response_t *)kclient_call(&c, API_CREATE_TOPICS, 7, &creq))
+                         ->topics[0]
+                         .error_code,
+                     0);
+    buf_t batch;
+    buf_init(&batch, 0);
+    test_batch(&batch, 2, 1000, 1);
+    produce_response_partition_produce_response_t *pr =
+        kclient_produce(&c, "lat", 0, 1, batch.data, batch.len);
+    ck_assert_int_eq(pr->error_code, 0);
+    int64_t stamped = pr->log_append_time_ms;
+    ck_assert_int_gt(stamped, 1600000000000); /* the broker's clock, not 1000 */
+    fetch_response_partition_data_t *fp = kclient_fetch(&c, "lat", 0, 0);
+    batch_header_t h;
+    ck_assert_int_eq(batch_validate(fp->records.data, (size_t)fp->records.len, &h), 0);
+    ck_assert(h.attributes & BATCH_ATTR_LOG_APPEND_TIME);
+    ck_assert_int_eq(h.max_timestamp, stamped);
+    /* a corrupt batch is still refused, not given a fresh CRC */
+    test_batch(&batch, 2, 1000, 1);
+    batch.data[batch.len - 1] ^= 1;
+    ck_assert_int_eq(kclient_produce(&c, "lat", 0, 1, batch.data, batch.len)->error_code,
+                     SAMSA_ERR_CORRUPT_MESSAGE);
+    buf_free(&batch);
+    kclient_close(&c);
+}
+END_TEST
+
 START_TEST(an_idle_connection_is_closed)
 {
     test_broker_t idle;
@@ -290,6 +334,7 @@ int main(void)
     tcase_add_test(tc, produce_v2_gets_an_answer_in_its_own_layout);
     tcase_add_test(tc, two_brokers_run_in_one_process);
     tcase_add_test(tc, a_log_dir_in_use_is_refused);
+    tcase_add_test(tc, log_append_time_topics_stamp_the_brokers_clock);
     tcase_add_test(tc, an_idle_connection_is_closed);
     suite_add_tcase(s, tc);
     return kclient_run(s);
