@@ -341,9 +341,16 @@ static samsa_err_t topic_open_partitions(struct broker *b, broker_topic_t *t,
     }
     for (int32_t p = 0; p < t->partition_count; p++) {
         const char *dir = NULL;
-        for (size_t i = 0; i < nfound; i++)
-            if (found[i].partition == p && strcmp(found[i].topic, t->name) == 0)
-                dir = log_dir_path(b->dirs, found[i].dir_index);
+        for (size_t i = 0; i < nfound; i++) {
+            if (found[i].partition != p || strcmp(found[i].topic, t->name) != 0)
+                continue;
+            if (dir) {
+                snprintf(errbuf, errlen, "%s-%d is in two log dirs: %s and %s", t->name, (int)p,
+                         dir, log_dir_path(b->dirs, found[i].dir_index));
+                return SAMSA_ERR__STORAGE;
+            }
+            dir = log_dir_path(b->dirs, found[i].dir_index);
+        }
         if (!dir)
             slog_info(BROKER_MODULE, "%s-%d: no directory yet, creating it", t->name, (int)p);
         samsa_err_t err = partition_open(b, t, p, dir, errbuf, errlen);

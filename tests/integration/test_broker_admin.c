@@ -306,6 +306,47 @@ START_TEST(log_append_time_topics_stamp_the_brokers_clock)
 }
 END_TEST
 
+START_TEST(partitions_spread_over_several_log_dirs_and_come_back)
+{
+    test_broker_t multi;
+    char dirs[600];
+    snprintf(multi.dir, sizeof(multi.dir), "/tmp/samsa-test-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(multi.dir));
+    snprintf(dirs, sizeof(dirs), "%s/a,%s/b", multi.dir, multi.dir);
+    const char *const extra[] = {"log.dirs", dirs, NULL};
+    test_broker_start(&multi, true, extra);
+    kclient_t c;
+    kclient_connect(&c, multi.bootstrap);
+    ck_assert_int_eq(kclient_create_topic(&c, "spread", 4, false)->error_code, 0);
+    buf_t batch;
+    buf_init(&batch, 0);
+    test_batch(&batch, 1, 1000, 1);
+    for (int32_t p = 0; p < 4; p++)
+        ck_assert_int_eq(kclient_produce(&c, "spread", p, 1, batch.data, batch.len)->error_code,
+                         0);
+    kclient_close(&c);
+    samsa_broker_free(multi.broker);
+    char path[700];
+    int in_a = 0, in_b = 0;
+    for (int p = 0; p < 4; p++) {
+        snprintf(path, sizeof(path), "%s/a/spread-%d", multi.dir, p);
+        in_a += access(path, F_OK) == 0;
+        snprintf(path, sizeof(path), "%s/b/spread-%d", multi.dir, p);
+        in_b += access(path, F_OK) == 0;
+    }
+    ck_assert_int_eq(in_a + in_b, 4);
+    ck_assert_int_gt(in_a, 0);
+    ck_assert_int_gt(in_b, 0);
+    test_broker_start(&multi, true, extra);
+    kclient_connect(&c, multi.bootstrap);
+    for (int32_t p = 0; p < 4; p++)
+        ck_assert_int_eq(kclient_fetch(&c, "spread", p, 0)->high_watermark, 1);
+    kclient_close(&c);
+    buf_free(&batch);
+    test_broker_stop(&multi, true);
+}
+END_TEST
+
 START_TEST(an_idle_connection_is_closed)
 {
     test_broker_t idle;
@@ -335,6 +376,7 @@ int main(void)
     tcase_add_test(tc, two_brokers_run_in_one_process);
     tcase_add_test(tc, a_log_dir_in_use_is_refused);
     tcase_add_test(tc, log_append_time_topics_stamp_the_brokers_clock);
+    tcase_add_test(tc, partitions_spread_over_several_log_dirs_and_come_back);
     tcase_add_test(tc, an_idle_connection_is_closed);
     suite_add_tcase(s, tc);
     return kclient_run(s);
