@@ -38,6 +38,7 @@
 
 #define CONN_MAX_QUEUED 256 /* requests in flight before reading pauses */
 #define CONN_IOV_MAX 64
+#define CONN_STAGE_BYTES 16384 /* reads of small requests go through this */
 
 typedef struct conn_req {
     broker_request_t req; /* first: handlers see only this */
@@ -55,6 +56,8 @@ struct conn {
     char peer[64];
     conn_t *prev, *next;
     /* reading */
+    uint8_t staged[CONN_STAGE_BYTES];
+    size_t staged_pos, staged_len; /* read but not yet taken: staged[pos..len) */
     uint8_t size_bytes[4];
     size_t size_have;
     uint8_t *frame;
@@ -318,16 +321,69 @@ static void conn_frame(conn_t *c, uint8_t *frame, size_t len)
     broker_dispatch(c->broker, handler, req);
 }
 
-/* Reads what the socket has: sizes, then frames. */
+/* Dispatches the frame being read once it is complete. */
+static void conn_frame_check(conn_t *c)
+{
+    if (c->frame_have == c->frame_len) {
+        uint8_t *frame = c->frame;
+        c->frame = NULL;
+        conn_frame(c, frame, c->frame_len);
+    }
+}
+
+/* Feeds bytes read off the socket into the size/frame being assembled;
+ * returns how many were used. Complete frames are dispatched. */
+static size_t conn_take(conn_t *c, const uint8_t *data, size_t len)
+{
+    if (!c->frame) {
+        size_t n = 4 - c->size_have < len ? 4 - c->size_have : len;
+        memcpy(c->size_bytes + c->size_have, data, n);
+        c->size_have += n;
+        if (c->size_have < 4)
+            return n;
+        int32_t size = (int32_t)be32_load(c->size_bytes);
+        c->size_have = 0;
+        if (size < 8 || size > c->broker->cfg.socket_request_max_bytes) {
+            slog_warn(BROKER_MODULE,
+                      "%s: request of %d bytes is outside 8..%d (socket.request.max.bytes); "
+                      "closing",
+                      c->peer, (int)size, (int)c->broker->cfg.socket_request_max_bytes);
+            conn_close_soon(c);
+            return n;
+        }
+        if (!(c->frame = malloc((size_t)size))) {
+            conn_bad(c, "out of memory for a request", NULL);
+            return n;
+        }
+        c->frame_len = (size_t)size;
+        c->frame_have = 0;
+        return n;
+    }
+    size_t n = c->frame_len - c->frame_have < len ? c->frame_len - c->frame_have : len;
+    memcpy(c->frame + c->frame_have, data, n);
+    c->frame_have += n;
+    conn_frame_check(c);
+    return n;
+}
+
+/* Reads what the socket has. Small requests arrive through a staging
+ * buffer, several per recv; the rest of a large frame is read straight into
+ * it. Bytes staged beyond a pause (too many requests in flight) wait there
+ * for the next call. */
 static void conn_read(conn_t *c)
 {
     while (!c->closing && c->queued < CONN_MAX_QUEUED) {
-        ssize_t n;
-        if (!c->frame) {
-            n = recv(c->fd, c->size_bytes + c->size_have, 4 - c->size_have, 0);
-        } else {
-            n = recv(c->fd, c->frame + c->frame_have, c->frame_len - c->frame_have, 0);
+        if (c->staged_pos < c->staged_len) {
+            c->staged_pos +=
+                conn_take(c, c->staged + c->staged_pos, c->staged_len - c->staged_pos);
+            continue;
         }
+        ssize_t n;
+        bool direct = c->frame && c->frame_len - c->frame_have >= CONN_STAGE_BYTES;
+        if (direct)
+            n = recv(c->fd, c->frame + c->frame_have, c->frame_len - c->frame_have, 0);
+        else
+            n = recv(c->fd, c->staged, CONN_STAGE_BYTES, 0);
         if (n == 0) {
             slog_debug(BROKER_MODULE, "%s: closed by the client", c->peer);
             conn_close_soon(c);
@@ -344,33 +400,12 @@ static void conn_read(conn_t *c)
             return;
         }
         c->active_ms = loop_now_ms(c->broker->loop);
-        if (!c->frame) {
-            c->size_have += (size_t)n;
-            if (c->size_have < 4)
-                continue;
-            int32_t size = (int32_t)be32_load(c->size_bytes);
-            c->size_have = 0;
-            if (size < 8 || size > c->broker->cfg.socket_request_max_bytes) {
-                slog_warn(BROKER_MODULE,
-                          "%s: request of %d bytes is outside 8..%d (socket.request.max.bytes); "
-                          "closing",
-                          c->peer, (int)size, (int)c->broker->cfg.socket_request_max_bytes);
-                conn_close_soon(c);
-                return;
-            }
-            if (!(c->frame = malloc((size_t)size))) {
-                conn_bad(c, "out of memory for a request", NULL);
-                return;
-            }
-            c->frame_len = (size_t)size;
-            c->frame_have = 0;
-            continue;
-        }
-        c->frame_have += (size_t)n;
-        if (c->frame_have == c->frame_len) {
-            uint8_t *frame = c->frame;
-            c->frame = NULL;
-            conn_frame(c, frame, c->frame_len);
+        if (direct) {
+            c->frame_have += (size_t)n;
+            conn_frame_check(c);
+        } else {
+            c->staged_pos = 0;
+            c->staged_len = (size_t)n;
         }
     }
     if (!c->closing && c->queued >= CONN_MAX_QUEUED)
