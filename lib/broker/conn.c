@@ -134,36 +134,63 @@ static void piece_get(const conn_req_t *cr, size_t k, const uint8_t **data, size
     *len = end - start;
 }
 
-/* Pops answered requests off the head and writes their responses until the
- * socket is full or an unanswered request is at the head. */
-static void conn_flush(conn_t *c)
+/* Releases the head request once every piece of its response is out
+ * (responses of zero bytes, acks=0, at once). Returns whether it did. */
+static bool conn_pop_written(conn_t *c)
 {
-    while (!c->closing && c->head && c->head->done) {
-        conn_req_t *cr = c->head;
-        struct iovec iov[CONN_IOV_MAX];
-        int n = 0;
-        size_t off = c->write_off;
-        for (size_t k = c->write_piece; k < piece_count(cr) && n < CONN_IOV_MAX; k++) {
-            const uint8_t *data;
-            size_t len;
-            piece_get(cr, k, &data, &len);
-            if (len > off) {
-                iov[n].iov_base = (void *)(data + off);
-                iov[n].iov_len = len - off;
-                n++;
-            }
-            off = 0;
-        }
-        if (n == 0) {
-            /* all written */
+    conn_req_t *cr = c->head;
+    if (!cr || !cr->done)
+        return false;
+    for (;;) {
+        if (c->write_piece == piece_count(cr)) {
             c->head = cr->next;
             if (!c->head)
                 c->tail = NULL;
             c->queued--;
             c->write_piece = c->write_off = 0;
             req_release(cr);
-            continue;
+            return true;
         }
+        const uint8_t *data;
+        size_t len;
+        piece_get(cr, c->write_piece, &data, &len);
+        if (c->write_off < len)
+            return false;
+        c->write_piece++;
+        c->write_off = 0;
+    }
+}
+
+/* Writes the responses of answered requests at the head of the queue,
+ * several per sendmsg, until the socket is full or an unanswered request
+ * is at the head. */
+static void conn_flush(conn_t *c)
+{
+    while (!c->closing) {
+        while (conn_pop_written(c))
+            ;
+        if (!c->head || !c->head->done)
+            break;
+        struct iovec iov[CONN_IOV_MAX];
+        int n = 0;
+        size_t off = c->write_off;
+        size_t k = c->write_piece;
+        for (conn_req_t *cr = c->head; cr && cr->done && n < CONN_IOV_MAX; cr = cr->next) {
+            for (; k < piece_count(cr) && n < CONN_IOV_MAX; k++) {
+                const uint8_t *data;
+                size_t len;
+                piece_get(cr, k, &data, &len);
+                if (len > off) {
+                    iov[n].iov_base = (void *)(data + off);
+                    iov[n].iov_len = len - off;
+                    n++;
+                }
+                off = 0;
+            }
+            k = 0;
+        }
+        if (n == 0)
+            break; /* cannot happen: the head has an unwritten byte */
         /* sendmsg rather than writev: MSG_NOSIGNAL keeps a peer that went
          * away from raising SIGPIPE in the embedding process. */
         struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)n};
@@ -180,20 +207,21 @@ static void conn_flush(conn_t *c)
             return;
         }
         c->active_ms = loop_now_ms(c->broker->loop);
-        /* advance the cursor by w bytes */
+        /* advance the cursor by w bytes, across requests */
         size_t left = (size_t)w;
         while (left > 0) {
+            if (conn_pop_written(c))
+                continue;
             const uint8_t *data;
             size_t len;
-            piece_get(cr, c->write_piece, &data, &len);
+            piece_get(c->head, c->write_piece, &data, &len);
             size_t rest = len - c->write_off;
             if (left < rest) {
                 c->write_off += left;
                 left = 0;
             } else {
                 left -= rest;
-                c->write_piece++;
-                c->write_off = 0;
+                c->write_off = len;
             }
         }
     }
