@@ -42,6 +42,7 @@ listeners=PLAINTEXT://127.0.0.1:1
 log.dirs=$dir/data
 num.partitions = 4
 PROPS
+: > "$dir/log"
 SAMSA_LOG_LEVEL=6 timeout 60 "$BIN" broker "$dir/server.properties" \
     --override listeners=PLAINTEXT://127.0.0.1:0 2> "$dir/log" &
 pid=$!
