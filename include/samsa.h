@@ -250,6 +250,12 @@ SAMSA_API samsa_err_t samsa_conf_set_file(samsa_conf_t *conf, const char *path, 
  * the leader of every partition, keeping partitions in log.dirs. It serves
  * on its own thread; several brokers (with different log dirs and ports)
  * may run in one process.
+ *
+ * Durability: with log.flush.on.ack=true (the default) a Produce with
+ * acks=all is answered once its records are fdatasync'd (syncs are shared
+ * by concurrent producers); acks=1 is answered once the records are in the
+ * log (page cache). With log.flush.on.ack=false acks=all behaves as acks=1,
+ * as in Kafka, and data reaches the disk by log.flush.interval.* or the OS.
  */
 typedef struct samsa_broker samsa_broker_t;
 

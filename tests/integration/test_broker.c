@@ -5,6 +5,8 @@
  */
 #include "kclient.h"
 
+#include "broker/broker_int.h"
+
 static test_broker_t tb;
 
 static void setup(void) { test_broker_start(&tb, false, NULL); }
@@ -166,6 +168,12 @@ static void produce_then_fetch_exact_bytes(int16_t acks)
         ck_assert_int_eq(pr->error_code, 0);
         ck_assert_int_eq(pr->base_offset, 0);
         ck_assert_int_eq(pr->log_start_offset, 0);
+    }
+    if (acks == -1) {
+        /* acknowledged means on disk (log.flush.on.ack): the broker is idle
+         * now, so its topic table can be read from this thread */
+        broker_topic_t *t = topic_find_cstr(&tb.broker->broker, "pf");
+        ck_assert_int_ge(partition_log_durable_offset(t->partitions[0]->log), 5);
     }
     /* acks=0 has no answer: the next request's answer follows in order */
     fetch_response_partition_data_t *fp = kclient_fetch(&c, "pf", 0, 0);
