@@ -6,7 +6,9 @@
  * Reading: a frame is an int32 size and that many bytes. A size above
  * socket.request.max.bytes, a malformed header or body, an unknown API key
  * or an unsupported version (except ApiVersions, KIP-511) close the
- * connection with a log line, as Kafka does.
+ * connection with a log line, as Kafka does. Reading pauses while 256
+ * requests of the connection are unanswered or unwritten (backpressure on a
+ * client that pipelines without reading).
  *
  * Ordering: every request joins the connection's queue when it is read.
  * Handlers answer in any order (at once, or later after parking); an
@@ -15,8 +17,10 @@
  *
  * Writing: a response is its encoded bytes (size, header, body) with gaps
  * where records that live in the log go (proto_splices_t). One sendmsg sends
- * the buffer pieces and the records straight from the log's mapping, so
- * record bytes are never copied in user space. Partial writes resume where
+ * the buffer pieces and the records straight from the log's mapping (for
+ * several answered requests at once), so record bytes are never copied in
+ * user space; writev from the mapping rather than sendfile because one call
+ * then covers a whole response, header and records together. Partial writes resume where
  * they stopped when the socket is writable again; the request, and the log
  * reads its records come from, are released once the last byte is out.
  *
