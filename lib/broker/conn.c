@@ -74,10 +74,13 @@ struct conn {
     int events;           /* LOOP_READ / LOOP_WRITE currently watched */
     int64_t active_ms;    /* monotonic time of the last byte read or written */
     bool closing;
+    bool paused;              /* reading stopped at CONN_MAX_QUEUED */
     loop_timer_t *close_timer;
+    loop_timer_t *resume_timer; /* reads staged requests after a pause */
 };
 
 static void conn_destroy(conn_t *c);
+static void conn_read(conn_t *c);
 
 static void conn_set_events(conn_t *c, int events)
 {
@@ -136,6 +139,13 @@ static void piece_get(const conn_req_t *cr, size_t k, const uint8_t **data, size
     size_t end = i < cr->splices.count ? cr->splices.items[i].buf_pos : cr->out.len;
     *data = cr->out.data + start;
     *len = end - start;
+}
+
+static void conn_resume_timer(loop_t *loop, void *opaque)
+{
+    conn_t *c = opaque;
+    c->resume_timer = NULL;
+    conn_read(c);
 }
 
 /* Releases the head request once every piece of its response is out
@@ -233,6 +243,13 @@ static void conn_flush(conn_t *c)
     if (c->queued < CONN_MAX_QUEUED)
         events |= LOOP_READ;
     conn_set_events(c, events);
+    /* Requests already staged when reading paused raise no more socket
+     * events: read them on the next turn (not here, inside a handler). */
+    if (!c->closing && c->paused && c->queued < CONN_MAX_QUEUED) {
+        c->paused = false;
+        if (c->staged_pos < c->staged_len && !c->resume_timer)
+            c->resume_timer = loop_timer_add(c->broker->loop, 0, conn_resume_timer, c);
+    }
 }
 
 /* broker_respond_fn of requests made here */
@@ -440,8 +457,10 @@ static void conn_read(conn_t *c)
             c->staged_len = (size_t)n;
         }
     }
-    if (!c->closing && c->queued >= CONN_MAX_QUEUED)
+    if (!c->closing && c->queued >= CONN_MAX_QUEUED) {
+        c->paused = true;
         conn_set_events(c, c->events & ~LOOP_READ);
+    }
 }
 
 static void conn_ready(loop_t *loop, int fd, int events, void *opaque)
@@ -494,6 +513,8 @@ static void conn_destroy(conn_t *c)
     c->closing = true;
     loop_timer_cancel(b->loop, c->close_timer);
     c->close_timer = NULL;
+    loop_timer_cancel(b->loop, c->resume_timer);
+    c->resume_timer = NULL;
     close(c->fd);
     while (c->head) {
         conn_req_t *cr = c->head;

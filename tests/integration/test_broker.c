@@ -335,6 +335,36 @@ START_TEST(pipelined_requests_are_answered_in_order)
 }
 END_TEST
 
+START_TEST(more_pipelined_requests_than_the_in_flight_limit_are_all_answered)
+{
+    kclient_t c;
+    kclient_connect(&c, tb.bootstrap);
+    ck_assert_int_eq(kclient_create_topic(&c, "many", 1, false)->error_code, 0);
+    fetch_request_t req;
+    fetch_request_fetch_topic_t ft;
+    fetch_request_fetch_partition_t fp;
+    fetch_request_one(&req, &ft, &fp, "many", 0, 0, 100, 1);
+    /* 300 waiting fetches in one write: the broker pauses reading at 256
+     * in flight with the rest already read, and must resume on its own */
+    enum { N = 300 };
+    buf_t out;
+    buf_init(&out, 0);
+    for (int i = 0; i < N; i++) {
+        size_t start = out.len;
+        buf_put_i32(&out, 0);
+        proto_request_header_t h = {API_FETCH, 12, 1000 + i, proto_str_of("t")};
+        proto_request_header_write(&out, &h, 2);
+        ck_assert_int_eq(proto_encode(&fetch_request_desc, 12, true, &req, &out, NULL), 0);
+        be32_store(out.data + start, (uint32_t)(out.len - start - 4));
+    }
+    kclient_write_all(&c, out.data, out.len);
+    for (int i = 0; i < N; i++)
+        kclient_recv(&c, API_FETCH, 12, 1000 + i);
+    buf_free(&out);
+    kclient_close(&c);
+}
+END_TEST
+
 START_TEST(a_bad_crc_is_refused_and_nothing_is_written)
 {
     kclient_t c;
@@ -548,6 +578,7 @@ int main(void)
     tcase_add_test(tc, fetch_limits_give_the_first_batch_whole_and_stop_at_max_bytes);
     tcase_add_test(tc, long_poll_fetch_is_answered_by_an_append);
     tcase_add_test(tc, pipelined_requests_are_answered_in_order);
+    tcase_add_test(tc, more_pipelined_requests_than_the_in_flight_limit_are_all_answered);
     tcase_add_test(tc, a_bad_crc_is_refused_and_nothing_is_written);
     tcase_add_test(tc, a_frame_above_the_limit_closes_the_connection);
     tcase_add_test(tc, an_unknown_api_key_closes_the_connection);
