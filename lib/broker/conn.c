@@ -463,13 +463,30 @@ static void conn_read(conn_t *c)
     }
 }
 
+/* A readable event while reading is paused is an error or a hang-up (the
+ * loop reports those whatever is watched): close on them, or the event
+ * would fire again at once, every turn. */
+static void conn_check_hangup(conn_t *c)
+{
+    uint8_t b;
+    ssize_t n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+        slog_debug(BROKER_MODULE, "%s: gone while paused; closing", c->peer);
+        conn_close_soon(c);
+    }
+}
+
 static void conn_ready(loop_t *loop, int fd, int events, void *opaque)
 {
     conn_t *c = opaque;
     if (events & LOOP_WRITE)
         conn_flush(c);
-    if ((events & LOOP_READ) && !c->closing)
-        conn_read(c);
+    if ((events & LOOP_READ) && !c->closing) {
+        if (c->paused)
+            conn_check_hangup(c);
+        else
+            conn_read(c);
+    }
 }
 
 /* ---- accepting and closing ----------------------------------------------- */
