@@ -152,7 +152,7 @@ fuzz: deps
 # The main job: a broker on 127.0.0.1:9092 keeping its data in ./data, in
 # the foreground until Ctrl-C (which flushes and stops it cleanly).
 run: deps all
-	$(B)/bin/samsa broker --override log.dirs=./data --override listeners=PLAINTEXT://127.0.0.1:9092
+	$(B)/bin/samsa broker
 
 install: all
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig
