@@ -18,7 +18,9 @@
 
 #include "base/slog.h"
 
-enum key_type { K_INT, K_LONG, K_BOOL, K_STRING, K_LIST, K_LOG };
+/* K_FIXED: a string whose only accepted value is the default (a behaviour
+ * samsa has one of); K_LOG: handed to log_config_set. */
+enum key_type { K_INT, K_LONG, K_BOOL, K_STRING, K_LIST, K_LOG, K_FIXED };
 
 /* DescribeConfigs config_type numbers */
 enum { CT_BOOLEAN = 1, CT_STRING = 2, CT_INT = 3, CT_LONG = 5, CT_LIST = 7 };
@@ -97,6 +99,14 @@ static const key_def_t keys[] = {
      "Must be 1 (one node)"},
     {"share.coordinator.state.topic.min.isr", K_INT, "1", 1, 1, NOF, "Must be 1 (one node)"},
     {"min.insync.replicas", K_INT, "1", 1, 1, NOF, "Must be 1 (one node)"},
+    {"log.cleanup.policy", K_FIXED, "delete", 0, 0, NOF, "compaction is not supported"},
+    {"compression.type", K_FIXED, "producer", 0, 0, NOF,
+     "batches are stored as the producer sent them"},
+    {"log.cleaner.enable", K_BOOL, "true", 0, 1, NOF, "Accepted; nothing to compact"},
+    {"auto.leader.rebalance.enable", K_BOOL, "true", 0, 1, NOF, "Accepted; one node"},
+    {"unclean.leader.election.enable", K_BOOL, "false", 0, 1, NOF, "Accepted; one node"},
+    {"replica.lag.time.max.ms", K_LONG, "30000", 0, I64, NOF, "Accepted; one node"},
+    {"metadata.log.dir", K_STRING, "", 0, 0, NOF, "Accepted; no metadata log"},
     {"process.roles", K_STRING, "broker,controller", 0, 0, NOF, "Accepted; samsa is both"},
     {"controller.quorum.voters", K_STRING, "", 0, 0, NOF, "Accepted; no effect"},
     {"controller.quorum.bootstrap.servers", K_STRING, "", 0, 0, NOF, "Accepted; no effect"},
@@ -141,6 +151,12 @@ static samsa_err_t check_value(const key_def_t *k, const char *value, long long 
         *num = v;
         return SAMSA_ERR_NONE;
     }
+    case K_FIXED:
+        if (strcmp(value, k->default_value) != 0)
+            return conf_fail(SAMSA_ERR__INVALID_CONFIG, errbuf, errlen,
+                             "%s: only \"%s\" is supported (%s)", k->name, k->default_value,
+                             k->doc);
+        return SAMSA_ERR_NONE;
     default: return SAMSA_ERR_NONE;
     }
 }

@@ -177,6 +177,10 @@ START_TEST(unknown_keys_and_bad_values_name_the_key)
     ck_assert_int_eq(load(log_bad, &cfg, err, sizeof(err)), SAMSA_ERR__INVALID_CONFIG);
     ck_assert_ptr_nonnull(strstr(err, "log.segment.bytes"));
     broker_config_free(&cfg);
+    const char *compact[] = {"log.cleanup.policy", "compact", NULL};
+    ck_assert_int_eq(load(compact, &cfg, err, sizeof(err)), SAMSA_ERR__INVALID_CONFIG);
+    ck_assert_ptr_nonnull(strstr(err, "log.cleanup.policy"));
+    broker_config_free(&cfg);
     const char *ids[] = {"broker.id", "1", "node.id", "2", NULL};
     ck_assert_int_eq(load(ids, &cfg, err, sizeof(err)), SAMSA_ERR__INVALID_CONFIG);
     broker_config_free(&cfg);
