@@ -3,6 +3,14 @@
  * partitions, connections and the handlers of each API. Only lib/broker
  * includes it.
  *
+ * Files: broker.c (life cycle, public API, ids, meta.properties),
+ * config.c (properties), topics.c (registry and metadata on disk), conn.c
+ * (connections, framing, ordering, writing), dispatch.c (the handler table,
+ * ApiVersions, response helpers), and one file per API family: admin.c
+ * (Metadata, CreateTopics, DeleteTopics, CreatePartitions, DescribeCluster,
+ * DescribeConfigs), produce.c, fetch.c, offsets.c (ListOffsets,
+ * OffsetForLeaderEpoch, DeleteRecords).
+ *
  * Threads: everything here runs on the broker's event-loop thread, except
  * broker_config_load (any thread, before start) and the on_durable
  * callback in produce.c, which only posts to the loop.
