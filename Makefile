@@ -149,10 +149,10 @@ fuzz: deps
 	done
 	@B=$(FUZZ_DIR) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(notdir $(FUZZ_SRCS:.c=))
 
-# The main job. Until the broker lands it is the codec demo: the Kafka
-# conversation kcat had with Apache Kafka, decoded by samsa's codec.
-run: deps all $(B)/tests/tools/kdump
-	$(B)/tests/tools/kdump tests/data/golden/kcat/*.bin
+# The main job: a broker on 127.0.0.1:9092 keeping its data in ./data, in
+# the foreground until Ctrl-C (which flushes and stops it cleanly).
+run: deps all
+	$(B)/bin/samsa broker
 
 install: all
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig

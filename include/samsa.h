@@ -198,6 +198,106 @@ SAMSA_API const char *samsa_err_name(samsa_err_t err);
 /* A short English description of an error code. The string is static. */
 SAMSA_API const char *samsa_err_str(samsa_err_t err);
 
+/*
+ * Configuration.
+ *
+ * A samsa_conf_t is an ordered map of string properties named as Kafka names
+ * them ("listeners", "log.dirs", "bootstrap.servers" ...). The same type
+ * configures every handle, so samsa_conf_set() only checks that the key is
+ * well formed; the handle that is given the conf (samsa_broker_new() ...)
+ * checks every key and value and names the first one it rejects.
+ *
+ * A conf is not thread-safe: use one from one thread at a time.
+ */
+typedef struct samsa_conf samsa_conf_t;
+
+/* A new, empty configuration, or NULL when memory runs out. The caller
+ * owns it: free it with samsa_conf_free() unless a constructor took it. */
+SAMSA_API samsa_conf_t *samsa_conf_new(void);
+
+/* A deep copy of conf, or NULL when memory runs out. */
+SAMSA_API samsa_conf_t *samsa_conf_dup(const samsa_conf_t *conf);
+
+/* Frees conf and every string in it (NULL is ignored). */
+SAMSA_API void samsa_conf_free(samsa_conf_t *conf);
+
+/* Sets key to value (both copied), replacing an earlier value. Returns
+ * SAMSA_ERR__INVALID_ARG for a NULL or empty key, a NULL value or a key with
+ * whitespace or control characters, SAMSA_ERR__NOMEM when memory runs out;
+ * either way errstr (may be NULL, errlen bytes) says why and names the key,
+ * and conf is unchanged. */
+SAMSA_API samsa_err_t samsa_conf_set(samsa_conf_t *conf, const char *key, const char *value,
+                                     char *errstr, size_t errlen);
+
+/* The value of key, or NULL when it was not set. The string belongs to conf
+ * and stays valid until the key is set again or conf is freed. */
+SAMSA_API const char *samsa_conf_get(const samsa_conf_t *conf, const char *key);
+
+/* Reads a Java .properties file into conf: "key=value", "key: value" or
+ * "key value" lines, comments starting with # or !, backslash line
+ * continuations and escapes (\t \n \r \f \\ \uXXXX). Later lines override
+ * earlier ones and earlier samsa_conf_set() calls. Returns
+ * SAMSA_ERR__NOENT when the file cannot be read, SAMSA_ERR__INVALID_CONFIG
+ * for a malformed line (errstr names the file and line), SAMSA_ERR__NOMEM.
+ * On error conf may hold the lines before the bad one. */
+SAMSA_API samsa_err_t samsa_conf_set_file(samsa_conf_t *conf, const char *path, char *errstr,
+                                          size_t errlen);
+
+/*
+ * Broker.
+ *
+ * An embedded Kafka-compatible broker: one node that is the controller and
+ * the leader of every partition, keeping partitions in log.dirs. It serves
+ * on its own thread; several brokers (with different log dirs and ports)
+ * may run in one process.
+ *
+ * Durability: with log.flush.on.ack=true (the default) a Produce with
+ * acks=all is answered once its records are fdatasync'd (syncs are shared
+ * by concurrent producers); acks=1 is answered once the records are in the
+ * log (page cache). With log.flush.on.ack=false acks=all behaves as acks=1,
+ * as in Kafka, and data reaches the disk by log.flush.interval.* or the OS.
+ */
+typedef struct samsa_broker samsa_broker_t;
+
+/* Makes a broker from conf: checks every property (an unknown key or a bad
+ * value is an error naming the key), opens and locks log.dirs, writes or
+ * checks meta.properties (cluster id, node id), recovers every partition
+ * found there and creates the internal topic __consumer_offsets. Does not
+ * listen yet. Returns NULL with the reason in errstr (errlen bytes; may be
+ * NULL); conf stays the caller's then. On success the broker owns conf and
+ * frees it: the caller must not use it again. Any thread. */
+SAMSA_API samsa_broker_t *samsa_broker_new(samsa_conf_t *conf, char *errstr, size_t errlen);
+
+/* Binds the listener (port 0 picks a free port) and starts serving on the
+ * broker's own thread. Returns SAMSA_ERR__TRANSPORT when the address cannot
+ * be bound, SAMSA_ERR__STATE when already started, SAMSA_ERR__NOMEM. Call
+ * from the thread that owns the handle. */
+SAMSA_API samsa_err_t samsa_broker_start(samsa_broker_t *broker);
+
+/* "host:port" that clients use (the advertised listener, with the real port
+ * once started). The string belongs to the broker and lives as long as it.
+ * Any thread once samsa_broker_start() returned. */
+SAMSA_API const char *samsa_broker_bootstrap(samsa_broker_t *broker);
+
+/* The bound listener as "PLAINTEXT://host:port" (the real port once
+ * started; host as configured, "0.0.0.0" for all interfaces). Owned by the
+ * broker. */
+SAMSA_API const char *samsa_broker_listener(samsa_broker_t *broker);
+
+/* The cluster id (22 characters, as Kafka makes them), owned by the broker. */
+SAMSA_API const char *samsa_broker_cluster_id(samsa_broker_t *broker);
+
+/* Stops serving: closes every connection (waiting requests are dropped),
+ * stops the thread and waits for it. Partitions stay open until
+ * samsa_broker_free(). Idempotent; call from the thread that owns the handle,
+ * never from a callback running on the broker's thread. */
+SAMSA_API void samsa_broker_stop(samsa_broker_t *broker);
+
+/* Stops the broker if needed, flushes and closes every partition (writing
+ * the clean-shutdown marker so the next start skips recovery), unlocks the
+ * log dirs and frees everything, conf included. NULL is ignored. */
+SAMSA_API void samsa_broker_free(samsa_broker_t *broker);
+
 #ifdef __cplusplus
 }
 #endif

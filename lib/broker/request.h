@@ -51,6 +51,25 @@ struct broker_request {
     /* set by broker_request_park() */
     broker_cancel_fn *cancel_fn;
     void *cancel_opaque;
+
+    /* The body as it arrived (after the header), inside the frame, which the
+     * request owns: handlers may modify it in place (the log stamps offsets
+     * into produced batches). body is NULL when the version is one the
+     * handler accepts but the codec cannot decode (Produce v0-2). */
+    uint8_t *raw_body;
+    size_t raw_body_len;
+    /* ApiVersions at a version above the broker's (KIP-511): api_version
+     * is 0 and the handler answers UNSUPPORTED_VERSION with its ranges. */
+    bool version_unsupported;
+    /* Set by a handler that answers a version the codec cannot encode
+     * (Produce v0-2): the response passed to broker_request_respond is then
+     * a buf_t holding the encoded body, which is copied. */
+    bool response_is_raw;
+    /* Optional: runs when the request is released, after its response has
+     * been written or dropped; releases what the response's spliced records
+     * point at (log reads). */
+    void (*release_fn)(broker_request_t *req, void *opaque);
+    void *release_opaque;
 };
 
 /* Sends response, a struct of req->api->response's type at

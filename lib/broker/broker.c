@@ -1,0 +1,309 @@
+/*
+ * broker.c: the broker's life: samsa_broker_new (configuration, log dirs,
+ * meta.properties, topics), start (listener and loop thread), stop and
+ * free; and the ids it hands out (cluster id, topic ids).
+ */
+#include "broker/broker_int.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "base/slog.h"
+
+/* ---- ids ------------------------------------------------------------------ */
+
+void broker_random(void *buf, size_t n)
+{
+    uint8_t *p = buf;
+    while (n > 0) {
+        ssize_t got = getrandom(p, n, 0);
+        if (got < 0) {
+            if (errno == EINTR)
+                continue;
+            /* No entropy source at all: fall back to time and address. */
+            uint64_t seed = (uint64_t)clock() ^ (uint64_t)(uintptr_t)p ^ (uint64_t)getpid();
+            for (size_t i = 0; i < n; i++) {
+                seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+                p[i] = (uint8_t)(seed >> 56);
+            }
+            return;
+        }
+        p += got;
+        n -= (size_t)got;
+    }
+}
+
+static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+void broker_uuid_str(const proto_uuid_t *id, char out[23])
+{
+    const uint8_t *b = id->bytes;
+    size_t o = 0;
+    for (size_t i = 0; i < 16; i += 3) {
+        uint32_t v = (uint32_t)b[i] << 16;
+        if (i + 1 < 16)
+            v |= (uint32_t)b[i + 1] << 8;
+        if (i + 2 < 16)
+            v |= b[i + 2];
+        out[o++] = b64url[(v >> 18) & 63];
+        out[o++] = b64url[(v >> 12) & 63];
+        if (i + 1 < 16)
+            out[o++] = b64url[(v >> 6) & 63];
+        if (i + 2 < 16)
+            out[o++] = b64url[v & 63];
+    }
+    out[o] = 0;
+}
+
+int broker_uuid_parse(const char *text, proto_uuid_t *id)
+{
+    if (strlen(text) != 22)
+        return -1;
+    uint8_t bits[22];
+    for (size_t i = 0; i < 22; i++) {
+        const char *p = strchr(b64url, text[i]);
+        if (!p || !text[i])
+            return -1;
+        bits[i] = (uint8_t)(p - b64url);
+    }
+    size_t o = 0;
+    for (size_t i = 0; i < 22; i += 4) {
+        uint32_t v = (uint32_t)bits[i] << 18 | (uint32_t)bits[i + 1] << 12;
+        if (i + 2 < 22)
+            v |= (uint32_t)bits[i + 2] << 6;
+        if (i + 3 < 22)
+            v |= bits[i + 3];
+        id->bytes[o++] = (uint8_t)(v >> 16);
+        if (o < 16)
+            id->bytes[o++] = (uint8_t)(v >> 8);
+        if (o < 16 && i + 3 < 22)
+            id->bytes[o++] = (uint8_t)v;
+    }
+    return 0;
+}
+
+void broker_uuid_new(proto_uuid_t *id)
+{
+    do {
+        broker_random(id->bytes, 16);
+        id->bytes[6] = (uint8_t)((id->bytes[6] & 0x0f) | 0x40); /* version 4 */
+        id->bytes[8] = (uint8_t)((id->bytes[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+    } while ((id->bytes[0] >> 2) == 62); /* would start with '-' */
+}
+
+/* ---- meta.properties ------------------------------------------------------- */
+
+/* Reads the cluster id and node id from meta.properties in the first log
+ * dir, or writes a new one (as `kafka-storage format` would). */
+static samsa_err_t meta_load(struct broker *b, char *errstr, size_t errlen)
+{
+    char path[4096], tmp[4200];
+    snprintf(path, sizeof(path), "%s/meta.properties", b->cfg.log_dirs[0]);
+    samsa_conf_t *meta = samsa_conf_new();
+    if (!meta)
+        return conf_fail(SAMSA_ERR__NOMEM, errstr, errlen, "out of memory");
+    samsa_err_t err = SAMSA_ERR_NONE;
+    if (access(path, F_OK) == 0) {
+        if ((err = samsa_conf_set_file(meta, path, errstr, errlen)))
+            goto done;
+        const char *cid = samsa_conf_get(meta, "cluster.id");
+        const char *nid = samsa_conf_get(meta, "node.id");
+        if (!cid || strlen(cid) >= sizeof(b->cluster_id) || !*cid) {
+            err = conf_fail(SAMSA_ERR__INVALID_CONFIG, errstr, errlen,
+                              "%s: no cluster.id", path);
+            goto done;
+        }
+        if (nid && atoi(nid) != b->cfg.node_id) {
+            err = conf_fail(SAMSA_ERR__INVALID_CONFIG, errstr, errlen,
+                              "%s belongs to node.id %s, but node.id is %d", path, nid,
+                              (int)b->cfg.node_id);
+            goto done;
+        }
+        snprintf(b->cluster_id, sizeof(b->cluster_id), "%s", cid);
+        goto done;
+    }
+    proto_uuid_t id;
+    broker_uuid_new(&id);
+    broker_uuid_str(&id, b->cluster_id);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    bool ok = f && fprintf(f, "#\n#written by samsa %s\nversion=1\ncluster.id=%s\nnode.id=%d\n",
+                           samsa_version(), b->cluster_id, (int)b->cfg.node_id) > 0 &&
+              fflush(f) == 0 && fsync(fileno(f)) == 0;
+    if (f && fclose(f) != 0)
+        ok = false;
+    if (!ok || rename(tmp, path) != 0) {
+        err = conf_fail(SAMSA_ERR__STORAGE, errstr, errlen, "cannot write %s: %s", path,
+                          strerror(errno));
+        unlink(tmp);
+        goto done;
+    }
+    slog_info(BROKER_MODULE, "new cluster id %s written to %s", b->cluster_id, path);
+done:
+    samsa_conf_free(meta);
+    return err;
+}
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+static void broker_release(struct broker *b, bool free_conf)
+{
+    topics_close(b);
+    log_flusher_stop(b->flusher);
+    log_dir_close(b->dirs);
+    loop_free(b->loop);
+    broker_config_free(&b->cfg);
+    if (free_conf)
+        samsa_conf_free(b->conf);
+    free(b);
+}
+
+SAMSA_API samsa_broker_t *samsa_broker_new(samsa_conf_t *conf, char *errstr, size_t errlen)
+{
+    if (errstr && errlen)
+        errstr[0] = 0;
+    if (!conf) {
+        conf_fail(SAMSA_ERR__INVALID_ARG, errstr, errlen, "conf is NULL");
+        return NULL;
+    }
+    samsa_broker_t *handle = calloc(1, sizeof(*handle));
+    if (!handle) {
+        conf_fail(SAMSA_ERR__NOMEM, errstr, errlen, "out of memory");
+        return NULL;
+    }
+    struct broker *b = &handle->broker;
+    b->conf = conf;
+    b->listen_fd = -1;
+    char err_local[512] = "";
+    if (broker_config_load(&b->cfg, conf, err_local, sizeof(err_local)))
+        goto fail;
+    if (!(b->loop = loop_new())) {
+        snprintf(err_local, sizeof(err_local), "cannot make the event loop: %s", strerror(errno));
+        goto fail;
+    }
+    b->dirs = log_dir_open((const char *const *)b->cfg.log_dirs, b->cfg.log_dir_count, err_local,
+                           sizeof(err_local));
+    if (!b->dirs || meta_load(b, err_local, sizeof(err_local)))
+        goto fail;
+    b->flusher = log_flusher_start(b->cfg.retention_check_ms, err_local, sizeof(err_local));
+    if (!b->flusher || topics_open(b, err_local, sizeof(err_local)))
+        goto fail;
+    const net_endpoint_t *adv = b->cfg.advertised.protocol[0] ? &b->cfg.advertised
+                                                              : &b->cfg.listener;
+    snprintf(b->advertised_host, sizeof(b->advertised_host), "%s",
+             adv->host[0] ? adv->host : "localhost");
+    b->advertised_port = adv->port;
+    return handle;
+fail:
+    conf_fail(SAMSA_ERR__INVALID_CONFIG, errstr, errlen, "%s", err_local);
+    broker_release(b, false);
+    return NULL;
+}
+
+static void *broker_thread(void *arg)
+{
+    struct broker *b = arg;
+    loop_run(b->loop);
+    return NULL;
+}
+
+SAMSA_API samsa_err_t samsa_broker_start(samsa_broker_t *handle)
+{
+    struct broker *b = &handle->broker;
+    if (b->started)
+        return SAMSA_ERR__STATE;
+    char why[512];
+    int port;
+    b->listen_fd = net_listen(b->cfg.listener.host, b->cfg.listener.port, 1024, &port, why,
+                              sizeof(why));
+    if (b->listen_fd < 0) {
+        slog_error(BROKER_MODULE, "%s", why);
+        return SAMSA_ERR__TRANSPORT;
+    }
+    if (b->cfg.advertised.protocol[0] == 0 || b->cfg.advertised.port == 0)
+        b->advertised_port = port;
+    snprintf(b->bootstrap, sizeof(b->bootstrap), "%s:%d", b->advertised_host,
+             (int)b->advertised_port);
+    if (loop_add_fd(b->loop, b->listen_fd, LOOP_READ, conn_accept_ready, b) != 0) {
+        close(b->listen_fd);
+        b->listen_fd = -1;
+        return SAMSA_ERR__NOMEM;
+    }
+    conns_start_idle_check(b);
+    int e = pthread_create(&b->thread, NULL, broker_thread, b);
+    if (e) {
+        loop_del_fd(b->loop, b->listen_fd);
+        close(b->listen_fd);
+        b->listen_fd = -1;
+        return SAMSA_ERR__NOMEM;
+    }
+    b->started = true;
+    snprintf(b->listener, sizeof(b->listener), "%s://%s:%d", b->cfg.listener.protocol,
+             b->cfg.listener.host[0] ? b->cfg.listener.host : "0.0.0.0", port);
+    slog_info(BROKER_MODULE, "node %d of cluster %s listening on %s (clients use %s)",
+              (int)b->cfg.node_id, b->cluster_id, b->listener, b->bootstrap);
+    return SAMSA_ERR_NONE;
+}
+
+SAMSA_API const char *samsa_broker_bootstrap(samsa_broker_t *handle)
+{
+    struct broker *b = &handle->broker;
+    if (!b->bootstrap[0])
+        snprintf(b->bootstrap, sizeof(b->bootstrap), "%s:%d", b->advertised_host,
+                 (int)b->advertised_port);
+    return b->bootstrap;
+}
+
+SAMSA_API const char *samsa_broker_listener(samsa_broker_t *handle)
+{
+    return handle->broker.listener;
+}
+
+SAMSA_API const char *samsa_broker_cluster_id(samsa_broker_t *handle)
+{
+    return handle->broker.cluster_id;
+}
+
+/* On the loop thread: drop every connection and the listener, then stop. */
+static void broker_shutdown_on_loop(void *opaque)
+{
+    struct broker *b = opaque;
+    loop_del_fd(b->loop, b->listen_fd);
+    close(b->listen_fd);
+    b->listen_fd = -1;
+    fetch_wake_all(b);
+    conns_close_all(b);
+    loop_stop(b->loop);
+}
+
+SAMSA_API void samsa_broker_stop(samsa_broker_t *handle)
+{
+    struct broker *b = handle ? &handle->broker : NULL;
+    if (!b || !b->started || b->stopped)
+        return;
+    b->stopped = true;
+    if (loop_post(b->loop, broker_shutdown_on_loop, b) != SAMSA_ERR_NONE)
+        loop_stop(b->loop); /* the thread still ends; connections close in free */
+    pthread_join(b->thread, NULL);
+    /* Posts made by the flusher while stopping carry partition references:
+     * run them now so they are released. */
+    if (b->listen_fd >= 0)
+        broker_shutdown_on_loop(b);
+    while (loop_run_once(b->loop, 0) > 0)
+        ;
+    slog_info(BROKER_MODULE, "node %d stopped serving", (int)b->cfg.node_id);
+}
+
+SAMSA_API void samsa_broker_free(samsa_broker_t *handle)
+{
+    if (!handle)
+        return;
+    samsa_broker_stop(handle);
+    broker_release(&handle->broker, true);
+}

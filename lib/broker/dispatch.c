@@ -1,0 +1,123 @@
+/*
+ * dispatch.c: which handler serves which API at which versions,
+ * ApiVersions, which advertises exactly that table, and the helpers
+ * handlers build responses with.
+ *
+ * Adding an API is one line in handlers[]: its key, the versions the
+ * handler implements (within what the codec speaks, lib/proto/apis.c) and
+ * the function. ApiVersions lists every entry with its range and nothing
+ * else, so a client is never told about a version nobody answers.
+ *
+ * The helpers at the end build responses in the request's arena.
+ *
+ * Produce is listed from v0 although the codec decodes v3 and up: librdkafka
+ * up to 2.11 turns gzip, snappy and lz4 off unless the broker lists Produce
+ * v0 (it asks whether Produce v0 is supported before compressing), which
+ * Kafka 4 also does for that reason. Produce v0-2 requests get a per
+ * partition UNSUPPORTED_VERSION answer in their own layout (produce.c);
+ * no current client sends them.
+ */
+#include "broker/broker_int.h"
+
+#include <string.h>
+
+#include "base/slog.h"
+
+static void handle_api_versions(struct broker *b, broker_request_t *req);
+
+static const broker_handler_t handlers[] = {
+    {API_PRODUCE, 0, 13, handle_produce},
+    {API_FETCH, 4, 18, handle_fetch},
+    {API_LIST_OFFSETS, 1, 11, handle_list_offsets},
+    {API_METADATA, 0, 13, handle_metadata},
+    {API_API_VERSIONS, 0, 4, handle_api_versions},
+    {API_CREATE_TOPICS, 2, 7, handle_create_topics},
+    {API_DELETE_TOPICS, 1, 6, handle_delete_topics},
+    {API_DELETE_RECORDS, 0, 2, handle_delete_records},
+    {API_OFFSET_FOR_LEADER_EPOCH, 2, 4, handle_offset_for_leader_epoch},
+    {API_DESCRIBE_CONFIGS, 1, 4, handle_describe_configs},
+    {API_CREATE_PARTITIONS, 0, 3, handle_create_partitions},
+    {API_DESCRIBE_CLUSTER, 0, 2, handle_describe_cluster},
+};
+#define HANDLER_COUNT (sizeof(handlers) / sizeof(handlers[0]))
+
+const broker_handler_t *broker_handler_find(int16_t api_key)
+{
+    for (size_t i = 0; i < HANDLER_COUNT; i++)
+        if (handlers[i].api_key == api_key)
+            return &handlers[i];
+    return NULL;
+}
+
+void broker_dispatch(struct broker *b, const broker_handler_t *h, broker_request_t *req)
+{
+    slog_debug(BROKER_MODULE, "%s: %s v%d correlation id %d", req->client_addr, req->api->name,
+               (int)req->api_version, (int)req->correlation_id);
+    h->fn(b, req);
+}
+
+/* KIP-511: a version above ours gets UNSUPPORTED_VERSION in a v0 body that
+ * still lists our ranges, so the client can retry with one of them. */
+static void handle_api_versions(struct broker *b, broker_request_t *req)
+{
+    api_versions_response_t *resp = broker_response_new(req);
+    if (!resp) {
+        broker_request_respond(req, NULL);
+        return;
+    }
+    resp->error_code = req->version_unsupported ? SAMSA_ERR_UNSUPPORTED_VERSION : 0;
+    resp->api_keys = arena_alloc(&req->arena, HANDLER_COUNT * sizeof(*resp->api_keys));
+    if (resp->api_keys) {
+        /* handlers[] is in key order, as Kafka lists them */
+        size_t n = 0;
+        for (; n < HANDLER_COUNT; n++) {
+            resp->api_keys[n].api_key = handlers[n].api_key;
+            resp->api_keys[n].min_version = handlers[n].min_version;
+            resp->api_keys[n].max_version = handlers[n].max_version;
+        }
+        resp->api_keys_count = (int32_t)n;
+    } else {
+        resp->error_code = SAMSA_ERR_UNKNOWN_SERVER_ERROR;
+    }
+    broker_request_respond(req, resp);
+}
+
+/* ---- building responses ------------------------------------------------ */
+
+proto_str_t broker_arena_str(broker_request_t *req, const char *why)
+{
+    proto_str_t s = {NULL, -1};
+    size_t n = strlen(why);
+    char *c = arena_alloc(&req->arena, n + 1);
+    if (c) {
+        memcpy(c, why, n);
+        s.ptr = c;
+        s.len = (int32_t)n;
+    }
+    return s;
+}
+
+void *broker_array(broker_request_t *req, const proto_struct_t *parent, size_t field_offset,
+                   int32_t count)
+{
+    const proto_field_t *f = NULL;
+    for (uint16_t i = 0; i < parent->field_count; i++)
+        if ((parent->fields[i].type & PT_ARRAY) && parent->fields[i].offset == field_offset)
+            f = &parent->fields[i];
+    if (!f || count <= 0)
+        return NULL;
+    size_t size = proto_elem_size(f);
+    uint8_t *items = arena_alloc(&req->arena, size * (size_t)count);
+    if (items && (f->type & ~PT_ARRAY) == PT_STRUCT)
+        for (int32_t i = 0; i < count; i++)
+            proto_init(f->sub, items + size * (size_t)i);
+    return items;
+}
+
+const proto_struct_t *broker_sub_desc(const proto_struct_t *parent, size_t field_offset)
+{
+    for (uint16_t i = 0; i < parent->field_count; i++)
+        if (parent->fields[i].offset == field_offset && parent->fields[i].sub)
+            return parent->fields[i].sub;
+    return NULL;
+}
