@@ -154,6 +154,8 @@ done:
 
 static void broker_release(struct broker *b, bool free_conf)
 {
+    group_coordinator_free(b->groups);
+    producer_ids_close(b->producer_ids);
     topics_close(b);
     log_flusher_stop(b->flusher);
     log_dir_close(b->dirs);
@@ -194,6 +196,10 @@ SAMSA_API samsa_broker_t *samsa_broker_new(samsa_conf_t *conf, char *errstr, siz
     b->flusher = log_flusher_start(b->cfg.retention_check_ms, err_local, sizeof(err_local));
     if (!b->flusher || topics_open(b, err_local, sizeof(err_local)))
         goto fail;
+    char ids_path[4096];
+    snprintf(ids_path, sizeof(ids_path), "%s/.producer-ids", b->cfg.log_dirs[0]);
+    if (!(b->producer_ids = producer_ids_open(ids_path, err_local, sizeof(err_local))))
+        goto fail;
     const net_endpoint_t *adv = b->cfg.advertised.protocol[0] ? &b->cfg.advertised
                                                               : &b->cfg.listener;
     snprintf(b->advertised_host, sizeof(b->advertised_host), "%s",
@@ -213,6 +219,33 @@ static void *broker_thread(void *arg)
     return NULL;
 }
 
+/* The group coordinator answers FindCoordinator with the advertised
+ * address, so it is made once the listener's port is known. */
+static samsa_err_t groups_start(struct broker *b, char *errbuf, size_t errlen)
+{
+    group_config_t gc;
+    group_config_init(&gc);
+    gc.initial_rebalance_delay_ms = b->cfg.group_initial_rebalance_delay_ms;
+    gc.min_session_timeout_ms = b->cfg.group_min_session_timeout_ms;
+    gc.max_session_timeout_ms = b->cfg.group_max_session_timeout_ms;
+    gc.max_group_size = b->cfg.group_max_size;
+    gc.offsets_retention_ms = b->cfg.offsets_retention_ms;
+    gc.offset_metadata_max_bytes = b->cfg.offset_metadata_max_bytes;
+    gc.commit_wait_durable = b->cfg.log.flush_on_ack;
+    group_env_t env = {
+        .loop = b->loop,
+        .offsets_log = broker_offsets_log(b),
+        .node_id = b->cfg.node_id,
+        .host = b->advertised_host,
+        .port = b->advertised_port,
+        .topic_name_by_id = broker_topic_name_by_id,
+        .topic_id_by_name = broker_topic_id_by_name,
+        .opaque = b,
+    };
+    b->groups = group_coordinator_new(&gc, &env, errbuf, errlen);
+    return b->groups ? SAMSA_ERR_NONE : SAMSA_ERR__STORAGE;
+}
+
 SAMSA_API samsa_err_t samsa_broker_start(samsa_broker_t *handle)
 {
     struct broker *b = &handle->broker;
@@ -230,6 +263,12 @@ SAMSA_API samsa_err_t samsa_broker_start(samsa_broker_t *handle)
         b->advertised_port = port;
     snprintf(b->bootstrap, sizeof(b->bootstrap), "%s:%d", b->advertised_host,
              (int)b->advertised_port);
+    if (!b->groups && groups_start(b, why, sizeof(why)) != SAMSA_ERR_NONE) {
+        slog_error(BROKER_MODULE, "%s", why);
+        close(b->listen_fd);
+        b->listen_fd = -1;
+        return SAMSA_ERR__STORAGE;
+    }
     if (loop_add_fd(b->loop, b->listen_fd, LOOP_READ, conn_accept_ready, b) != 0) {
         close(b->listen_fd);
         b->listen_fd = -1;

@@ -24,6 +24,8 @@
 #include <stdint.h>
 
 #include "base/conf.h"
+#include "broker/group.h"
+#include "broker/producer_state.h"
 #include "broker/request.h"
 #include "log/log.h"
 #include "net/loop.h"
@@ -119,6 +121,7 @@ typedef struct broker_partition {
     bool deleted;              /* the topic is gone; only references remain */
     int durable_post_pending;  /* atomic: an on_durable post is queued */
     durable_waiter_t *durable_waiters; /* acks=-1 produces waiting for a sync */
+    producer_state_t *producer_state;  /* idempotent producers (producer_state.h) */
 } broker_partition_t;
 
 typedef struct broker_topic {
@@ -202,6 +205,9 @@ struct broker {
     conn_t *conns;            /* every open connection */
     loop_timer_t *idle_timer; /* closes idle connections */
     fetch_wait_t *fetch_waits; /* parked long-poll fetches */
+
+    group_coordinator_t *groups; /* made at start, once the advertised port is known */
+    producer_ids_t *producer_ids; /* InitProducerId's allocator, <first log dir>/.producer-ids */
 };
 
 /* The public handle is the broker itself. */

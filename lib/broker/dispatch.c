@@ -25,15 +25,33 @@
 
 static void handle_api_versions(struct broker *b, broker_request_t *req);
 
+/* Consumer groups and committed offsets belong to the group coordinator. */
+static void handle_group(struct broker *b, broker_request_t *req) { group_handle(b->groups, req); }
+
+static void handle_init_producer_id(struct broker *b, broker_request_t *req)
+{
+    producer_ids_handle_init(b->producer_ids, req);
+}
+
 static const broker_handler_t handlers[] = {
     {API_PRODUCE, 0, 13, handle_produce},
     {API_FETCH, 4, 18, handle_fetch},
     {API_LIST_OFFSETS, 1, 11, handle_list_offsets},
     {API_METADATA, 0, 13, handle_metadata},
+    {API_OFFSET_COMMIT, 2, 10, handle_group},
+    {API_OFFSET_FETCH, 1, 10, handle_group},
+    {API_FIND_COORDINATOR, 0, 6, handle_group},
+    {API_JOIN_GROUP, 0, 9, handle_group},
+    {API_HEARTBEAT, 0, 4, handle_group},
+    {API_LEAVE_GROUP, 0, 5, handle_group},
+    {API_SYNC_GROUP, 0, 5, handle_group},
+    {API_DESCRIBE_GROUPS, 0, 6, handle_group},
+    {API_LIST_GROUPS, 0, 5, handle_group},
     {API_API_VERSIONS, 0, 4, handle_api_versions},
     {API_CREATE_TOPICS, 2, 7, handle_create_topics},
     {API_DELETE_TOPICS, 1, 6, handle_delete_topics},
     {API_DELETE_RECORDS, 0, 2, handle_delete_records},
+    {API_INIT_PRODUCER_ID, 0, 5, handle_init_producer_id},
     {API_OFFSET_FOR_LEADER_EPOCH, 2, 4, handle_offset_for_leader_epoch},
     {API_DESCRIBE_CONFIGS, 1, 4, handle_describe_configs},
     {API_CREATE_PARTITIONS, 0, 3, handle_create_partitions},

@@ -254,9 +254,10 @@ void handle_delete_records(struct broker *b, broker_request_t *req)
             }
             int64_t low;
             samsa_err_t err = partition_log_delete_records(bp->log, rt->partitions[j].offset, &low);
-            if (err == SAMSA_ERR_NONE)
+            if (err == SAMSA_ERR_NONE) {
                 out->low_watermark = low;
-            else
+                producer_state_truncate_head(bp->producer_state, low);
+            } else
                 out->error_code = (int16_t)(err > 0 ? err : SAMSA_ERR_KAFKA_STORAGE_ERROR);
         }
     }

@@ -197,6 +197,26 @@ static int64_t produce_partition(struct broker *b, broker_partition_t *bp,
                                     bp->topic->config.max_message_bytes);
     int64_t base = -1, last = -1;
     int64_t now_ms = clock_wall_ms();
+    /* Idempotent producers: one batch per partition, as Kafka requires of
+     * Produce v3+, checked against the producer's sequence numbers. */
+    batch_header_t h;
+    bool idempotent = false;
+    if (!err && batch_header_parse(in->records.data, (size_t)in->records.len, &h) == SAMSA_ERR_NONE &&
+        h.producer_id >= 0) {
+        idempotent = true;
+        if (batch_total_bytes(in->records.data) != (size_t)in->records.len)
+            err = SAMSA_ERR_INVALID_RECORD;
+        int64_t dup_base_offset = -1;
+        if (!err)
+            err = producer_state_check(bp->producer_state, &h, &dup_base_offset);
+        if (err == SAMSA_ERR_DUPLICATE_SEQUENCE_NUMBER) {
+            /* written before: the producer gets the first answer again */
+            out->error_code = SAMSA_ERR_NONE;
+            out->base_offset = dup_base_offset;
+            out->log_start_offset = partition_log_start_offset(bp->log);
+            return -1;
+        }
+    }
     if (!err && bp->topic->config.log_append_time)
         err = stamp_append_time((uint8_t *)in->records.data, (size_t)in->records.len, now_ms);
     if (!err)
@@ -221,6 +241,8 @@ static int64_t produce_partition(struct broker *b, broker_partition_t *bp,
     if (err)
         return -1;
     out->base_offset = base;
+    if (idempotent)
+        producer_state_update(bp->producer_state, &h, base);
     if (bp->topic->config.log_append_time)
         out->log_append_time_ms = now_ms;
     fetch_wake(b, bp);

@@ -158,6 +158,13 @@ static broker_topic_t *topic_alloc(struct broker *b, const char *name)
     snprintf(t->name, sizeof(t->name), "%s", name);
     t->internal = strcmp(name, BROKER_OFFSETS_TOPIC) == 0;
     t->config.log = b->cfg.log;
+    if (t->internal) {
+        /* The group coordinator expires offsets itself and bounds the log
+         * with snapshots (group.h); segments as small as Kafka's. */
+        t->config.log.retention_ms = -1;
+        t->config.log.retention_bytes = -1;
+        t->config.log.segment_bytes = 100 << 20;
+    }
     t->config.max_message_bytes = b->cfg.message_max_bytes;
     t->config.log_append_time = b->cfg.log_append_time;
     return t;
@@ -258,7 +265,14 @@ static samsa_err_t partition_open(struct broker *b, broker_topic_t *t, int32_t i
         free(bp);
         return SAMSA_ERR__STORAGE;
     }
+    if (!(bp->producer_state = producer_state_open(bp->dir, bp->log, errbuf, errlen))) {
+        partition_log_close(bp->log, true);
+        free(bp->dir);
+        free(bp);
+        return SAMSA_ERR__STORAGE;
+    }
     if (log_flusher_add(b->flusher, bp->log)) {
+        producer_state_free(bp->producer_state);
         partition_log_close(bp->log, true);
         free(bp->dir);
         free(bp);
@@ -275,6 +289,15 @@ static void partition_close(struct broker *b, broker_partition_t *bp, bool remov
     if (!bp)
         return;
     log_flusher_remove(b->flusher, bp->log);
+    if (remove_dir) {
+        producer_state_free(bp->producer_state);
+    } else {
+        samsa_err_t perr = producer_state_close(bp->producer_state);
+        if (perr)
+            slog_error(BROKER_MODULE, "saving the producer state of %s-%d: %s", bp->topic->name,
+                       (int)bp->index, samsa_err_str(perr));
+    }
+    bp->producer_state = NULL;
     bp->deleted = true;
     produce_partition_deleted(bp);
     fetch_wake(b, bp);
@@ -556,6 +579,8 @@ samsa_err_t topic_delete(struct broker *b, broker_topic_t *t)
         if (t->partitions[p])
             partition_close(b, t->partitions[p], true);
     slog_info(BROKER_MODULE, "deleted topic %s", t->name);
+    if (b->groups) /* not yet made while the topics open at start */
+        group_topic_deleted(b->groups, t->name);
     topic_free(t);
     return err;
 }
