@@ -209,10 +209,16 @@ static void place_waiting(samsa_producer_t *p, ptopic_t *t, pmsg_queue_t *done)
         return;
     pmsg_t *m;
     while ((m = pmsg_queue_pop(&t->waiting))) {
-        if (choose_partition(p, t, m))
-            pmsg_queue_push(&t->parts[m->partition]->queue, m);
-        else
+        bool sticky = m->partition < 0 && !m->key && !p->cb.partitioner;
+        if (!choose_partition(p, t, m)) {
             pmsg_queue_push(done, m);
+            continue;
+        }
+        ppart_t *pp = t->parts[m->partition];
+        pmsg_queue_push(&pp->queue, m);
+        /* A batch's worth went to the sticky partition: move on (KIP-794). */
+        if (sticky && pp->queue.bytes >= (size_t)p->cfg.batch_size_bytes)
+            t->sticky_partition = -1;
     }
 }
 
