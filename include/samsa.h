@@ -311,12 +311,13 @@ SAMSA_API samsa_err_t samsa_producer_send(samsa_producer_t *p, const char *topic
 SAMSA_API int samsa_producer_poll(samsa_producer_t *p, int timeout_ms);
 
 /* Sends everything queued at once (ignoring linger.ms) and serves reports
- * until every message produced before the call is reported, or timeout_ms
- * (-1: forever) passes. Returns SAMSA_ERR_NONE or SAMSA_ERR__TIMED_OUT.
- * Any thread. */
+ * until no message is outstanding (messages other threads produce
+ * meanwhile count too), or timeout_ms (-1: forever) passes. Returns
+ * SAMSA_ERR_NONE or SAMSA_ERR__TIMED_OUT. Any thread. */
 SAMSA_API samsa_err_t samsa_producer_flush(samsa_producer_t *p, int timeout_ms);
 
-/* Number of messages produced and not yet reported. Any thread. */
+/* Number of messages produced and not yet reported (0 for a NULL p). Any
+ * thread. */
 SAMSA_API size_t samsa_producer_outstanding(samsa_producer_t *p);
 
 /* Flushes for up to timeout_ms, then stops the I/O thread: messages still

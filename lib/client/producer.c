@@ -286,6 +286,8 @@ SAMSA_API int samsa_producer_poll(samsa_producer_t *p, int timeout_ms)
 
 SAMSA_API size_t samsa_producer_outstanding(samsa_producer_t *p)
 {
+    if (!p)
+        return 0;
     pthread_mutex_lock(&p->lock);
     size_t n = p->outstanding_msgs;
     pthread_mutex_unlock(&p->lock);
@@ -294,6 +296,8 @@ SAMSA_API size_t samsa_producer_outstanding(samsa_producer_t *p)
 
 SAMSA_API samsa_err_t samsa_producer_flush(samsa_producer_t *p, int timeout_ms)
 {
+    if (!p)
+        return SAMSA_ERR__INVALID_ARG;
     int64_t deadline = clock_mono_ms() + (timeout_ms < 0 ? 0 : timeout_ms);
     pthread_mutex_lock(&p->lock);
     p->flush_requests++;

@@ -45,13 +45,18 @@ typedef struct fake {
     int produce_errors_left;   /* this many partition answers carry produce_error */
     int16_t produce_error;
     bool ignore_metadata;      /* never answer Metadata */
+    bool ignore_produce;       /* never answer Produce */
+    int64_t next_producer_id;
     /* what it saw (under lock) */
     int16_t api_versions_seen[8];
     int api_versions_count;
     int produce_requests;
     int64_t next_offset[FAKE_PARTS];
     int32_t next_sequence[FAKE_PARTS];
-    char *log[FAKE_PARTS][FAKE_LOG]; /* values written, in offset order */
+    int64_t producer_id[FAKE_PARTS]; /* whose sequence next_sequence follows */
+    int init_pid_requests;
+    char *log[FAKE_PARTS][FAKE_LOG];  /* values written, in offset order */
+    char *meta[FAKE_PARTS][FAKE_LOG]; /* "key ts name=value,..." of each */
 } fake_t;
 
 static void fake_send(int fd, const proto_api_t *api, int16_t version, int32_t correlation_id,
@@ -148,7 +153,10 @@ static void fake_metadata(fake_t *f, int fd, const proto_request_header_t *h, re
 static void fake_init_pid(fake_t *f, int fd, const proto_request_header_t *h)
 {
     const proto_api_t *api = proto_api(API_INIT_PRODUCER_ID);
-    init_producer_id_response_t resp = {0, 0, 4242, 0};
+    pthread_mutex_lock(&f->lock);
+    init_producer_id_response_t resp = {0, 0, 4242 + f->next_producer_id++, 0};
+    f->init_pid_requests++;
+    pthread_mutex_unlock(&f->lock);
     fake_send(fd, api, h->api_version, h->correlation_id, &resp, false);
 }
 
@@ -164,6 +172,12 @@ static int16_t fake_append(fake_t *f, int32_t p, proto_records_t rec, int64_t *b
     if (f->produce_errors_left > 0) {
         f->produce_errors_left--;
         return f->produce_error;
+    }
+    if (bh.producer_id >= 0 && bh.producer_id != f->producer_id[p]) {
+        if (bh.base_sequence != 0)
+            return SAMSA_ERR_UNKNOWN_PRODUCER_ID;
+        f->producer_id[p] = bh.producer_id;
+        f->next_sequence[p] = 0;
     }
     if (bh.producer_id >= 0) {
         if (bh.base_sequence < f->next_sequence[p])
@@ -182,8 +196,19 @@ static int16_t fake_append(fake_t *f, int32_t p, proto_records_t rec, int64_t *b
     *base_offset = f->next_offset[p];
     while (record_iter_next(&ri, &r)) {
         int64_t o = f->next_offset[p]++;
-        if (o < FAKE_LOG)
-            f->log[p][o] = strndup((const char *)r.value, r.value_len);
+        if (o >= FAKE_LOG)
+            continue;
+        f->log[p][o] = r.value ? strndup((const char *)r.value, r.value_len) : strdup("(null)");
+        char meta[512];
+        int len = snprintf(meta, sizeof(meta), "%.*s %lld", r.key ? (int)r.key_len : 1,
+                           r.key ? (const char *)r.key : "-", (long long)r.timestamp_ms);
+        record_header_iter_t hi = record_header_iter(&r);
+        record_header_t h;
+        while (record_header_next(&hi, &h) && len < 400)
+            len += snprintf(meta + len, sizeof(meta) - (size_t)len, " %.*s=%.*s", (int)h.name_len,
+                            h.name, h.value ? (int)h.value_len : 4,
+                            h.value ? (const char *)h.value : "null");
+        f->meta[p][o] = strdup(meta);
     }
     record_iter_free(&ri);
     return 0;
@@ -238,7 +263,10 @@ static bool fake_frame(fake_t *f, int fd, const uint8_t *data, size_t len)
             fake_metadata(f, fd, &h, &r);
         return true;
     case API_INIT_PRODUCER_ID: fake_init_pid(f, fd, &h); return true;
-    case API_PRODUCE: fake_produce(f, fd, &h, &r); return true;
+    case API_PRODUCE:
+        if (!f->ignore_produce)
+            fake_produce(f, fd, &h, &r);
+        return true;
     default: return false;
     }
 }
@@ -307,6 +335,8 @@ static fake_t *fake_start(void)
     f->api_versions_max = 4;
     f->metadata_max = 12;
     f->partitions = 1;
+    for (int p = 0; p < FAKE_PARTS; p++)
+        f->producer_id[p] = -1;
     pthread_mutex_init(&f->lock, NULL);
     f->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {0};
@@ -331,8 +361,10 @@ static void fake_stop(fake_t *f)
     close(f->wake[0]);
     close(f->wake[1]);
     for (int p = 0; p < FAKE_PARTS; p++)
-        for (int i = 0; i < FAKE_LOG; i++)
+        for (int i = 0; i < FAKE_LOG; i++) {
             free(f->log[p][i]);
+            free(f->meta[p][i]);
+        }
     pthread_mutex_destroy(&f->lock);
     free(f);
 }
@@ -700,6 +732,147 @@ START_TEST(fatal_produce_error_names_broker_topic_and_partition)
 }
 END_TEST
 
+
+START_TEST(unknown_producer_id_gets_a_new_id_and_renumbers_from_zero)
+{
+    fake_t *f = fake_start();
+    f->produce_errors_left = 1;
+    f->produce_error = SAMSA_ERR_UNKNOWN_PRODUCER_ID;
+    fake_go(f);
+    reports_t rs = {0};
+    const char *k[] = {"batch.size", "retry.backoff.ms"};
+    const char *val[] = {"150", "5"};
+    samsa_producer_t *p = producer(f, &rs, k, val, 2);
+    int n = 100;
+    for (int i = 0; i < n; i++) {
+        char value[16];
+        snprintf(value, sizeof(value), "v%d", i);
+        ck_assert_int_eq(samsa_producer_send(p, "t", 0, NULL, 0, value, strlen(value), NULL, 0, 0,
+                                             0, (void *)(intptr_t)i), 0);
+    }
+    ck_assert_int_eq(samsa_producer_flush(p, 60000), 0);
+    ck_assert_int_eq(rs.count, n);
+    ck_assert_int_eq(rs.errors, 0);
+    pthread_mutex_lock(&f->lock);
+    ck_assert_int_eq(f->init_pid_requests, 2);
+    ck_assert_int_eq(f->producer_id[0], 4243);
+    ck_assert_int_eq(f->next_offset[0], n);
+    for (int i = 0; i < n; i++) {
+        char value[16];
+        snprintf(value, sizeof(value), "v%d", i);
+        ck_assert_str_eq(f->log[0][i], value);
+    }
+    pthread_mutex_unlock(&f->lock);
+    samsa_producer_free(p);
+    fake_stop(f);
+}
+END_TEST
+
+START_TEST(undelivered_messages_time_out_with_topic_and_partition)
+{
+    fake_t *f = fake_start();
+    f->ignore_produce = true;
+    fake_go(f);
+    reports_t rs = {0};
+    const char *k[] = {"request.timeout.ms", "delivery.timeout.ms", "retry.backoff.ms"};
+    const char *val[] = {"50", "200", "10"};
+    samsa_producer_t *p = producer(f, &rs, k, val, 3);
+    ck_assert_int_eq(samsa_producer_send(p, "late", 0, NULL, 0, "v", 1, NULL, 0, 0, 0, 0), 0);
+    ck_assert_int_eq(samsa_producer_flush(p, 60000), 0);
+    ck_assert_int_eq(rs.count, 1);
+    ck_assert(rs.err[0] == SAMSA_ERR__TIMED_OUT || rs.err[0] == SAMSA_ERR_REQUEST_TIMED_OUT);
+    ck_assert_msg(strstr(rs.errstr, "topic late [0]") != NULL, "%s", rs.errstr);
+    samsa_producer_free(p);
+    fake_stop(f);
+}
+END_TEST
+
+typedef struct partitioner_ctx {
+    reports_t rs; /* first: on_report reads the same pointer as a reports_t */
+    int calls;
+} partitioner_ctx_t;
+
+static int32_t last_partition(const char *topic, const void *key, size_t key_len,
+                              int32_t partition_count, void *opaque)
+{
+    ((partitioner_ctx_t *)opaque)->calls++;
+    return partition_count - 1;
+}
+
+START_TEST(custom_partitioner_headers_timestamps_and_lent_payloads_arrive)
+{
+    fake_t *f = fake_start();
+    f->partitions = 3;
+    fake_go(f);
+    partitioner_ctx_t ctx = {{0}, 0};
+    char bootstrap[64];
+    snprintf(bootstrap, sizeof(bootstrap), "127.0.0.1:%d", f->port);
+    const char *keys[] = {"bootstrap.servers", "compression.type"};
+    const char *values[] = {bootstrap, "gzip"};
+    samsa_producer_callbacks_t cb = {on_report, last_partition, &ctx};
+    samsa_producer_t *p = samsa_producer_new_kv(keys, values, 2, &cb, NULL, 0);
+    ck_assert_ptr_nonnull(p);
+    static const char key[] = "user-7", value[] = "clicked";
+    samsa_header_t h[2] = {{"trace", "abc", 3}, {"empty", NULL, 0}};
+    ck_assert_int_eq(samsa_producer_send(p, "t", -1, key, 6, value, 7, h, 2, 1600000000123LL,
+                                         SAMSA_MSG_F_LEND, (void *)0), 0);
+    ck_assert_int_eq(samsa_producer_send(p, "t", 1, NULL, 0, NULL, 0, NULL, 0, 1600000000456LL, 0,
+                                         (void *)1), 0);
+    ck_assert_int_eq(samsa_producer_flush(p, 30000), 0);
+    ck_assert_int_eq(ctx.rs.count, 2);
+    ck_assert_int_eq(ctx.rs.errors, 0);
+    ck_assert_int_eq(ctx.calls, 1); /* only for the message without a partition */
+    ck_assert_int_eq(ctx.rs.partition[0], 2);
+    ck_assert_int_eq(ctx.rs.partition[1], 1);
+    pthread_mutex_lock(&f->lock);
+    ck_assert_str_eq(f->log[2][0], "clicked");
+    ck_assert_str_eq(f->meta[2][0], "user-7 1600000000123 trace=abc empty=null");
+    ck_assert_str_eq(f->log[1][0], "(null)");
+    ck_assert_str_eq(f->meta[1][0], "- 1600000000456");
+    pthread_mutex_unlock(&f->lock);
+    samsa_producer_free(p);
+    fake_stop(f);
+}
+END_TEST
+
+typedef struct poller {
+    samsa_producer_t *p;
+    int stop; /* atomic */
+} poller_t;
+
+static void *poll_until_stopped(void *opaque)
+{
+    poller_t *pl = opaque;
+    while (!__atomic_load_n(&pl->stop, __ATOMIC_ACQUIRE))
+        samsa_producer_poll(pl->p, 20);
+    return NULL;
+}
+
+START_TEST(blocking_queue_waits_for_room_instead_of_failing)
+{
+    fake_t *f = fake_start();
+    fake_go(f);
+    reports_t rs = {0};
+    const char *k[] = {"queue.buffering.max.messages", "queue.full.behavior", "max.block.ms"};
+    const char *val[] = {"2", "block", "60000"};
+    samsa_producer_t *p = producer(f, &rs, k, val, 3);
+    poller_t pl = {p, 0};
+    pthread_t th;
+    pthread_create(&th, NULL, poll_until_stopped, &pl);
+    for (int i = 0; i < 20; i++)
+        ck_assert_int_eq(samsa_producer_send(p, "t", 0, NULL, 0, "v", 1, NULL, 0, 0, 0,
+                                             (void *)(intptr_t)i), 0);
+    while (samsa_producer_outstanding(p) > 0)
+        usleep(1000);
+    __atomic_store_n(&pl.stop, 1, __ATOMIC_RELEASE);
+    pthread_join(th, NULL);
+    ck_assert_int_eq(rs.count, 20);
+    ck_assert_int_eq(rs.errors, 0);
+    samsa_producer_free(p);
+    fake_stop(f);
+}
+END_TEST
+
 START_TEST(bad_configuration_fails_construction_with_a_message)
 {
     const char *k[] = {"bootstrap.servers", "acks"};
@@ -731,6 +904,10 @@ int main(void)
     tcase_add_test(tc, a_call_that_fails_never_fires_the_callback);
     tcase_add_test(tc, explicit_partition_out_of_range_is_reported_with_topic_and_partition);
     tcase_add_test(tc, fatal_produce_error_names_broker_topic_and_partition);
+    tcase_add_test(tc, unknown_producer_id_gets_a_new_id_and_renumbers_from_zero);
+    tcase_add_test(tc, undelivered_messages_time_out_with_topic_and_partition);
+    tcase_add_test(tc, custom_partitioner_headers_timestamps_and_lent_payloads_arrive);
+    tcase_add_test(tc, blocking_queue_waits_for_room_instead_of_failing);
     tcase_add_test(tc, bad_configuration_fails_construction_with_a_message);
     suite_add_tcase(s, tc);
     return unit_run(s);
