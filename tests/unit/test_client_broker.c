@@ -46,6 +46,7 @@ typedef struct fake {
     int16_t produce_error;
     bool ignore_metadata;      /* never answer Metadata */
     bool ignore_produce;       /* never answer Produce */
+    int drop_at_produce;       /* write the Nth Produce (1-based), then hang up unanswered */
     int64_t next_producer_id;
     /* what it saw (under lock) */
     int16_t api_versions_seen[8];
@@ -214,7 +215,8 @@ static int16_t fake_append(fake_t *f, int32_t p, proto_records_t rec, int64_t *b
     return 0;
 }
 
-static void fake_produce(fake_t *f, int fd, const proto_request_header_t *h, reader_t *r)
+/* Returns false when the connection is to be dropped instead of answered. */
+static bool fake_produce(fake_t *f, int fd, const proto_request_header_t *h, reader_t *r)
 {
     const proto_api_t *api = proto_api(API_PRODUCE);
     produce_request_t req;
@@ -243,10 +245,12 @@ static void fake_produce(fake_t *f, int fd, const proto_request_header_t *h, rea
             pr->error_code = fake_append(f, pr->index, td->partition_data[i].records, &pr->base_offset);
         }
     }
+    bool drop = f->produce_requests == f->drop_at_produce;
     pthread_mutex_unlock(&f->lock);
-    if (req.acks != 0)
+    if (req.acks != 0 && !drop)
         fake_send(fd, api, h->api_version, h->correlation_id, &resp, false);
     arena_free(&arena);
+    return !drop;
 }
 
 /* Handles one frame; false when the client should be dropped. */
@@ -264,9 +268,7 @@ static bool fake_frame(fake_t *f, int fd, const uint8_t *data, size_t len)
         return true;
     case API_INIT_PRODUCER_ID: fake_init_pid(f, fd, &h); return true;
     case API_PRODUCE:
-        if (!f->ignore_produce)
-            fake_produce(f, fd, &h, &r);
-        return true;
+        return f->ignore_produce || fake_produce(f, fd, &h, &r);
     default: return false;
     }
 }
@@ -768,6 +770,39 @@ START_TEST(unknown_producer_id_gets_a_new_id_and_renumbers_from_zero)
 }
 END_TEST
 
+START_TEST(lost_connection_is_retried_and_duplicates_are_not_written)
+{
+    fake_t *f = fake_start();
+    f->drop_at_produce = 2; /* the second request is written, its answer lost */
+    fake_go(f);
+    reports_t rs = {0};
+    const char *k[] = {"batch.size", "retry.backoff.ms", "reconnect.backoff.ms"};
+    const char *val[] = {"150", "5", "5"};
+    samsa_producer_t *p = producer(f, &rs, k, val, 3);
+    int n = 200;
+    for (int i = 0; i < n; i++) {
+        char value[16];
+        snprintf(value, sizeof(value), "v%d", i);
+        ck_assert_int_eq(samsa_producer_send(p, "t", 0, NULL, 0, value, strlen(value), NULL, 0, 0,
+                                             0, (void *)(intptr_t)i), 0);
+    }
+    ck_assert_int_eq(samsa_producer_flush(p, 60000), 0);
+    ck_assert_int_eq(rs.count, n);
+    ck_assert_int_eq(rs.errors, 0);
+    pthread_mutex_lock(&f->lock);
+    ck_assert_int_eq(f->next_offset[0], n); /* every message once */
+    for (int i = 0; i < n; i++) {
+        char value[16];
+        snprintf(value, sizeof(value), "v%d", i);
+        ck_assert_str_eq(f->log[0][i], value);
+    }
+    ck_assert_int_gt(f->produce_requests, 2);
+    pthread_mutex_unlock(&f->lock);
+    samsa_producer_free(p);
+    fake_stop(f);
+}
+END_TEST
+
 START_TEST(undelivered_messages_time_out_with_topic_and_partition)
 {
     fake_t *f = fake_start();
@@ -905,6 +940,7 @@ int main(void)
     tcase_add_test(tc, explicit_partition_out_of_range_is_reported_with_topic_and_partition);
     tcase_add_test(tc, fatal_produce_error_names_broker_topic_and_partition);
     tcase_add_test(tc, unknown_producer_id_gets_a_new_id_and_renumbers_from_zero);
+    tcase_add_test(tc, lost_connection_is_retried_and_duplicates_are_not_written);
     tcase_add_test(tc, undelivered_messages_time_out_with_topic_and_partition);
     tcase_add_test(tc, custom_partitioner_headers_timestamps_and_lent_payloads_arrive);
     tcase_add_test(tc, blocking_queue_waits_for_room_instead_of_failing);
