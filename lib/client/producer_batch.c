@@ -215,3 +215,51 @@ void ppart_restamp(ppart_t *pp, int64_t producer_id, int16_t producer_epoch)
     }
     pp->next_sequence = seq;
 }
+
+samsa_err_t ppart_split_batch(ppart_t *pp, pbatch_t *b, const client_config_t *cfg,
+                              int64_t producer_id, int16_t producer_epoch, int64_t now_ms,
+                              pmsg_queue_t *failed)
+{
+    if (b->record_count < 2 || b->in_flight)
+        return SAMSA_ERR__INVALID_ARG;
+    /* Build the halves in a scratch partition that starts at b's sequence,
+     * so the batches after b keep theirs. */
+    ppart_t scratch = {0};
+    scratch.topic = pp->topic;
+    scratch.partition = pp->partition;
+    scratch.next_sequence = b->base_sequence >= 0 ? b->base_sequence : 0;
+    size_t half = (size_t)b->record_count / 2;
+    samsa_err_t err = SAMSA_ERR_NONE;
+    for (int pass = 0; pass < 2 && !err; pass++) {
+        size_t take = pass == 0 ? half : b->msgs.count;
+        for (size_t i = 0; i < take; i++)
+            pmsg_queue_push(&scratch.queue, pmsg_queue_pop(&b->msgs));
+        while (scratch.queue.head && !err)
+            err = ppart_build_batch(&scratch, cfg, producer_id, producer_epoch, failed);
+    }
+    pmsg_queue_concat(failed, &scratch.queue);
+    pmsg_queue_concat(failed, &b->msgs);
+    for (pbatch_t *nb = scratch.batches; nb; nb = nb->next) {
+        nb->part = pp;
+        nb->attempts = b->attempts + 1;
+        nb->retry_at_ms = now_ms;
+    }
+    /* Put the new batches where b was. */
+    if (scratch.batches) {
+        scratch.batches_tail->next = b->next;
+        pbatch_t *prev = NULL;
+        for (pbatch_t *it = pp->batches; it && it != b; it = it->next)
+            prev = it;
+        if (prev)
+            prev->next = scratch.batches;
+        else
+            pp->batches = scratch.batches;
+        if (pp->batches_tail == b)
+            pp->batches_tail = scratch.batches_tail;
+        b->next = NULL;
+    } else {
+        ppart_remove_batch(pp, b);
+    }
+    pbatch_free(b);
+    return err;
+}

@@ -162,6 +162,16 @@ samsa_err_t ppart_build_batch(ppart_t *pp, const client_config_t *cfg, int64_t p
  * a retried batch never overtakes, nor is overtaken by, another). */
 pbatch_t *ppart_next_sendable(const ppart_t *pp, int max_in_flight, int64_t now_ms);
 
+/* Splits b (not in flight, two records or more), which the broker found
+ * too large, into batches of half its records each, rebuilt at b's place in
+ * pp's list with b's sequences (so later batches keep theirs), marked as
+ * retries due at now_ms. b is freed. Returns SAMSA_ERR_NONE, or the
+ * builder's error with the messages it could not place moved to *failed
+ * (then the partition's sequences have a gap). */
+samsa_err_t ppart_split_batch(ppart_t *pp, pbatch_t *b, const client_config_t *cfg,
+                              int64_t producer_id, int16_t producer_epoch, int64_t now_ms,
+                              pmsg_queue_t *failed);
+
 /* Unlinks b from its partition's list; the caller owns it. */
 void ppart_remove_batch(ppart_t *pp, pbatch_t *b);
 

@@ -300,6 +300,22 @@ static void batch_result(samsa_producer_t *p, pbatch_t *b, samsa_err_t err, int6
         batch_done(p, b, err ? -1 : base_offset, log_append_time_ms, done);
         return;
     }
+    if ((err == SAMSA_ERR_MESSAGE_TOO_LARGE || err == SAMSA_ERR_RECORD_LIST_TOO_LARGE) &&
+        b->record_count > 1) {
+        /* Too large for the broker's limit: resend in halves, as Java does. */
+        pmsg_queue_t lost = {0};
+        bool idempotent = p->cfg.enable_idempotence;
+        samsa_err_t split = ppart_split_batch(pp, b, &p->cfg, idempotent ? io->producer_id : -1,
+                                              io->producer_epoch, now, &lost);
+        for (pmsg_t *m = lost.head; m; m = m->next)
+            if (!m->err)
+                pmsg_set_error(m, split, "topic %s [%d]: cannot split a batch %s rejected: %s",
+                               m->topic, (int)pp->partition, where, samsa_err_str(split));
+        if (split && idempotent)
+            io->need_new_pid = true;
+        pmsg_queue_concat(done, &lost);
+        return;
+    }
     bool retry = retriable(err);
     if (err == SAMSA_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER && pp->batches != b)
         retry = true; /* an older batch failed first; this one follows it */

@@ -295,6 +295,41 @@ START_TEST(restamp_renumbers_from_zero_with_valid_crcs)
 }
 END_TEST
 
+START_TEST(split_batch_keeps_its_place_and_its_sequences)
+{
+    client_config_t cfg = test_config();
+    ppart_t pp = {0};
+    pp.next_sequence = 10;
+    pmsg_queue_t failed = {0};
+    for (int i = 0; i < 5; i++)
+        pmsg_queue_push(&pp.queue, msg("m", i));
+    ck_assert_int_eq(ppart_build_batch(&pp, &cfg, 9, 1, &failed), 0); /* seq 10..14 */
+    pmsg_queue_push(&pp.queue, msg("after", 9));
+    ck_assert_int_eq(ppart_build_batch(&pp, &cfg, 9, 1, &failed), 0); /* seq 15 */
+    pbatch_t *big = pp.batches, *after = big->next;
+    ck_assert_int_eq(big->record_count, 5);
+    ck_assert_int_eq(ppart_split_batch(&pp, big, &cfg, 9, 1, 1234, &failed), 0);
+    ck_assert_ptr_null(failed.head);
+    pbatch_t *a = pp.batches, *b = a->next;
+    ck_assert_ptr_eq(b->next, after);
+    ck_assert_ptr_eq(pp.batches_tail, after);
+    ck_assert_int_eq(a->record_count, 2);
+    ck_assert_int_eq(b->record_count, 3);
+    ck_assert_int_eq(a->base_sequence, 10);
+    ck_assert_int_eq(b->base_sequence, 12);
+    ck_assert_int_eq(after->base_sequence, 15);
+    ck_assert_int_eq(pp.next_sequence, 16);
+    ck_assert_int_eq(a->attempts, 1);
+    ck_assert_int_eq(a->retry_at_ms, 1234);
+    ck_assert_ptr_eq(a->part, &pp);
+    batch_header_t h;
+    ck_assert_int_eq(batch_validate(b->data.data, b->data.len, &h), 0);
+    ck_assert_int_eq(h.base_sequence, 12);
+    ck_assert_int_eq(h.record_count, 3);
+    free_part(&pp);
+}
+END_TEST
+
 START_TEST(error_strings_say_what_and_where)
 {
     pmsg_t *m = msg("v", 0);
@@ -321,6 +356,7 @@ int main(void)
     tcase_add_test(tc, batches_go_in_order_up_to_the_in_flight_limit);
     tcase_add_test(tc, retried_batch_waits_for_backoff_and_for_older_batches_in_flight);
     tcase_add_test(tc, restamp_renumbers_from_zero_with_valid_crcs);
+    tcase_add_test(tc, split_batch_keeps_its_place_and_its_sequences);
     tcase_add_test(tc, error_strings_say_what_and_where);
     suite_add_tcase(s, tc);
     return unit_run(s);

@@ -47,6 +47,8 @@ typedef struct fake {
     bool ignore_metadata;      /* never answer Metadata */
     bool ignore_produce;       /* never answer Produce */
     int drop_at_produce;       /* write the Nth Produce (1-based), then hang up unanswered */
+    int32_t max_batch_records; /* larger batches get MESSAGE_TOO_LARGE; 0: no limit */
+    int too_large_answers;
     int64_t next_producer_id;
     /* what it saw (under lock) */
     int16_t api_versions_seen[8];
@@ -170,6 +172,10 @@ static int16_t fake_append(fake_t *f, int32_t p, proto_records_t rec, int64_t *b
         return SAMSA_ERR_UNKNOWN_TOPIC_OR_PARTITION;
     if (batch_validate(rec.data, (size_t)rec.len, &bh))
         return SAMSA_ERR_CORRUPT_MESSAGE;
+    if (f->max_batch_records && bh.record_count > f->max_batch_records) {
+        f->too_large_answers++;
+        return SAMSA_ERR_MESSAGE_TOO_LARGE;
+    }
     if (f->produce_errors_left > 0) {
         f->produce_errors_left--;
         return f->produce_error;
@@ -803,6 +809,40 @@ START_TEST(lost_connection_is_retried_and_duplicates_are_not_written)
 }
 END_TEST
 
+START_TEST(batch_too_large_for_the_broker_is_split_and_stays_in_order)
+{
+    fake_t *f = fake_start();
+    f->max_batch_records = 8;
+    fake_go(f);
+    reports_t rs = {0};
+    const char *k[] = {"linger.ms", "retry.backoff.ms"};
+    const char *val[] = {"60000", "5"};
+    samsa_producer_t *p = producer(f, &rs, k, val, 2);
+    int n = 40;
+    for (int i = 0; i < n; i++) {
+        char value[16];
+        snprintf(value, sizeof(value), "v%d", i);
+        ck_assert_int_eq(samsa_producer_send(p, "t", 0, NULL, 0, value, strlen(value), NULL, 0, 0,
+                                             0, (void *)(intptr_t)i), 0);
+    }
+    ck_assert_int_eq(samsa_producer_flush(p, 60000), 0);
+    ck_assert_int_eq(rs.count, n);
+    ck_assert_int_eq(rs.errors, 0);
+    pthread_mutex_lock(&f->lock);
+    ck_assert_int_gt(f->too_large_answers, 0);
+    ck_assert_int_eq(f->next_offset[0], n);
+    for (int i = 0; i < n; i++) {
+        char value[16];
+        snprintf(value, sizeof(value), "v%d", i);
+        ck_assert_str_eq(f->log[0][i], value);
+        ck_assert_int_eq(rs.offset[i], i);
+    }
+    pthread_mutex_unlock(&f->lock);
+    samsa_producer_free(p);
+    fake_stop(f);
+}
+END_TEST
+
 START_TEST(undelivered_messages_time_out_with_topic_and_partition)
 {
     fake_t *f = fake_start();
@@ -941,6 +981,7 @@ int main(void)
     tcase_add_test(tc, fatal_produce_error_names_broker_topic_and_partition);
     tcase_add_test(tc, unknown_producer_id_gets_a_new_id_and_renumbers_from_zero);
     tcase_add_test(tc, lost_connection_is_retried_and_duplicates_are_not_written);
+    tcase_add_test(tc, batch_too_large_for_the_broker_is_split_and_stays_in_order);
     tcase_add_test(tc, undelivered_messages_time_out_with_topic_and_partition);
     tcase_add_test(tc, custom_partitioner_headers_timestamps_and_lent_payloads_arrive);
     tcase_add_test(tc, blocking_queue_waits_for_room_instead_of_failing);
