@@ -175,6 +175,42 @@ static samsa_err_t parse_one(const prop_t *p, const char *value, client_config_t
     return SAMSA_ERR__INVALID_CONFIG;
 }
 
+/* Levenshtein distance of a and b, stopping at 3 (all we need to know). */
+static int distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 64 || lb > 64 || (la > lb ? la - lb : lb - la) > 2)
+        return 3;
+    int prev[65], cur[65];
+    for (size_t j = 0; j <= lb; j++)
+        prev[j] = (int)j;
+    for (size_t i = 1; i <= la; i++) {
+        cur[0] = (int)i;
+        for (size_t j = 1; j <= lb; j++) {
+            int sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+            int del = prev[j] + 1, ins = cur[j - 1] + 1;
+            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+        memcpy(prev, cur, sizeof(int) * (lb + 1));
+    }
+    return prev[lb] < 3 ? prev[lb] : 3;
+}
+
+/* The known property nearest to a misspelt key (at most two edits), or NULL. */
+static const char *closest_name(const char *key)
+{
+    const char *best = NULL;
+    int best_d = 3;
+    for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++) {
+        int d = distance(key, props[i].name);
+        if (d < best_d) {
+            best_d = d;
+            best = props[i].name;
+        }
+    }
+    return best;
+}
+
 samsa_err_t client_config_set(client_config_t *cfg, const char *key, const char *value,
                               char *errbuf, size_t errlen)
 {
@@ -196,7 +232,11 @@ samsa_err_t client_config_set(client_config_t *cfg, const char *key, const char 
             *cfg = copy;
         return err;
     }
-    snprintf(errbuf, errlen, "%s: unknown client property (see samsa(3) for the list)", key);
+    const char *near = closest_name(key);
+    if (near)
+        snprintf(errbuf, errlen, "%s: unknown client property (did you mean %s?)", key, near);
+    else
+        snprintf(errbuf, errlen, "%s: unknown client property", key);
     return SAMSA_ERR__UNKNOWN_CONFIG;
 }
 
