@@ -387,6 +387,22 @@ static bool handle_frame(conn_t *c, const uint8_t *frame, size_t len)
     return true;
 }
 
+enum { IO_RETRY, IO_WAIT, IO_FAILED };
+
+/* What a failed read or write (errno set) means: try again, wait for the
+ * loop, or the connection is gone (then it is dropped here). */
+static int io_errno(conn_t *c, const char *what)
+{
+    if (errno == EINTR)
+        return IO_RETRY;
+    if (errno == EAGAIN || errno == EWOULDBLOCK)
+        return IO_WAIT;
+    char why[128];
+    snprintf(why, sizeof(why), "%s failed: %s", what, strerror(errno));
+    disconnect(c, SAMSA_ERR__TRANSPORT, why);
+    return IO_FAILED;
+}
+
 static void do_read(conn_t *c)
 {
     for (;;) {
@@ -400,13 +416,11 @@ static void do_read(conn_t *c)
             return;
         }
         if (n < 0) {
-            if (errno == EINTR)
+            int verdict = io_errno(c, "read");
+            if (verdict == IO_RETRY)
                 continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
+            if (verdict == IO_WAIT)
                 break;
-            char why[128];
-            snprintf(why, sizeof(why), "read failed: %s", strerror(errno));
-            disconnect(c, SAMSA_ERR__TRANSPORT, why);
             return;
         }
         c->in.len += (size_t)n;
@@ -435,13 +449,11 @@ static void do_write(conn_t *c)
     while (c->out_off < c->out.len) {
         ssize_t n = send(c->fd, c->out.data + c->out_off, c->out.len - c->out_off, MSG_NOSIGNAL);
         if (n < 0) {
-            if (errno == EINTR)
+            int verdict = io_errno(c, "write");
+            if (verdict == IO_RETRY)
                 continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
+            if (verdict == IO_WAIT)
                 break;
-            char why[128];
-            snprintf(why, sizeof(why), "write failed: %s", strerror(errno));
-            disconnect(c, SAMSA_ERR__TRANSPORT, why);
             return;
         }
         c->out_off += (size_t)n;

@@ -586,6 +586,34 @@ static samsa_producer_t *producer(fake_t *f, reports_t *rs, const char *const *e
     return p;
 }
 
+/* Produces "v0".."v<n-1>" to partition 0 of topic t (report opaque = i). */
+static void produce_numbered(samsa_producer_t *p, int n)
+{
+    for (int i = 0; i < n; i++) {
+        char value[16];
+        snprintf(value, sizeof(value), "v%d", i);
+        ck_assert_int_eq(samsa_producer_send(p, "t", 0, NULL, 0, value, strlen(value), NULL, 0, 0,
+                                             0, (void *)(intptr_t)i), 0);
+    }
+}
+
+/* Flushes; every report must be a success and the fake's partition 0 must
+ * hold exactly "v0".."v<n-1>", once each, in order. */
+static void flush_and_check_in_order(samsa_producer_t *p, fake_t *f, reports_t *rs, int n)
+{
+    ck_assert_int_eq(samsa_producer_flush(p, 60000), 0);
+    ck_assert_int_eq(rs->count, n);
+    ck_assert_int_eq(rs->errors, 0);
+    pthread_mutex_lock(&f->lock);
+    ck_assert_int_eq(f->next_offset[0], n);
+    for (int i = 0; i < n; i++) {
+        char value[16];
+        snprintf(value, sizeof(value), "v%d", i);
+        ck_assert_str_eq(f->log[0][i], value);
+    }
+    pthread_mutex_unlock(&f->lock);
+}
+
 START_TEST(keyed_messages_go_where_the_java_client_sends_them)
 {
     /* murmur2 vectors for 6 partitions, as Java's default partitioner */
@@ -625,23 +653,11 @@ START_TEST(retries_keep_each_partitions_order_without_duplicates)
     const char *val[] = {"200", "5"};
     samsa_producer_t *p = producer(f, &rs, k, val, 2);
     int n = 300;
-    for (int i = 0; i < n; i++) {
-        char value[16];
-        snprintf(value, sizeof(value), "v%d", i);
-        ck_assert_int_eq(samsa_producer_send(p, "t", 0, NULL, 0, value, strlen(value), NULL, 0, 0,
-                                             0, (void *)(intptr_t)i), 0);
-    }
-    ck_assert_int_eq(samsa_producer_flush(p, 60000), 0);
-    ck_assert_int_eq(rs.count, n);
-    ck_assert_int_eq(rs.errors, 0);
-    pthread_mutex_lock(&f->lock);
-    ck_assert_int_eq(f->next_offset[0], n);
-    for (int i = 0; i < n; i++) {
-        char value[16];
-        snprintf(value, sizeof(value), "v%d", i);
-        ck_assert_str_eq(f->log[0][i], value);
+    produce_numbered(p, n);
+    flush_and_check_in_order(p, f, &rs, n);
+    for (int i = 0; i < n; i++)
         ck_assert_int_eq(rs.offset[i], i);
-    }
+    pthread_mutex_lock(&f->lock);
     ck_assert_int_eq(f->produce_errors_left, 0);
     pthread_mutex_unlock(&f->lock);
     samsa_producer_free(p);
@@ -752,24 +768,11 @@ START_TEST(unknown_producer_id_gets_a_new_id_and_renumbers_from_zero)
     const char *val[] = {"150", "5"};
     samsa_producer_t *p = producer(f, &rs, k, val, 2);
     int n = 100;
-    for (int i = 0; i < n; i++) {
-        char value[16];
-        snprintf(value, sizeof(value), "v%d", i);
-        ck_assert_int_eq(samsa_producer_send(p, "t", 0, NULL, 0, value, strlen(value), NULL, 0, 0,
-                                             0, (void *)(intptr_t)i), 0);
-    }
-    ck_assert_int_eq(samsa_producer_flush(p, 60000), 0);
-    ck_assert_int_eq(rs.count, n);
-    ck_assert_int_eq(rs.errors, 0);
+    produce_numbered(p, n);
+    flush_and_check_in_order(p, f, &rs, n);
     pthread_mutex_lock(&f->lock);
     ck_assert_int_eq(f->init_pid_requests, 2);
     ck_assert_int_eq(f->producer_id[0], 4243);
-    ck_assert_int_eq(f->next_offset[0], n);
-    for (int i = 0; i < n; i++) {
-        char value[16];
-        snprintf(value, sizeof(value), "v%d", i);
-        ck_assert_str_eq(f->log[0][i], value);
-    }
     pthread_mutex_unlock(&f->lock);
     samsa_producer_free(p);
     fake_stop(f);
@@ -786,22 +789,9 @@ START_TEST(lost_connection_is_retried_and_duplicates_are_not_written)
     const char *val[] = {"150", "5", "5"};
     samsa_producer_t *p = producer(f, &rs, k, val, 3);
     int n = 200;
-    for (int i = 0; i < n; i++) {
-        char value[16];
-        snprintf(value, sizeof(value), "v%d", i);
-        ck_assert_int_eq(samsa_producer_send(p, "t", 0, NULL, 0, value, strlen(value), NULL, 0, 0,
-                                             0, (void *)(intptr_t)i), 0);
-    }
-    ck_assert_int_eq(samsa_producer_flush(p, 60000), 0);
-    ck_assert_int_eq(rs.count, n);
-    ck_assert_int_eq(rs.errors, 0);
+    produce_numbered(p, n);
+    flush_and_check_in_order(p, f, &rs, n);
     pthread_mutex_lock(&f->lock);
-    ck_assert_int_eq(f->next_offset[0], n); /* every message once */
-    for (int i = 0; i < n; i++) {
-        char value[16];
-        snprintf(value, sizeof(value), "v%d", i);
-        ck_assert_str_eq(f->log[0][i], value);
-    }
     ck_assert_int_gt(f->produce_requests, 2);
     pthread_mutex_unlock(&f->lock);
     samsa_producer_free(p);
@@ -819,24 +809,12 @@ START_TEST(batch_too_large_for_the_broker_is_split_and_stays_in_order)
     const char *val[] = {"60000", "5"};
     samsa_producer_t *p = producer(f, &rs, k, val, 2);
     int n = 40;
-    for (int i = 0; i < n; i++) {
-        char value[16];
-        snprintf(value, sizeof(value), "v%d", i);
-        ck_assert_int_eq(samsa_producer_send(p, "t", 0, NULL, 0, value, strlen(value), NULL, 0, 0,
-                                             0, (void *)(intptr_t)i), 0);
-    }
-    ck_assert_int_eq(samsa_producer_flush(p, 60000), 0);
-    ck_assert_int_eq(rs.count, n);
-    ck_assert_int_eq(rs.errors, 0);
+    produce_numbered(p, n);
+    flush_and_check_in_order(p, f, &rs, n);
+    for (int i = 0; i < n; i++)
+        ck_assert_int_eq(rs.offset[i], i);
     pthread_mutex_lock(&f->lock);
     ck_assert_int_gt(f->too_large_answers, 0);
-    ck_assert_int_eq(f->next_offset[0], n);
-    for (int i = 0; i < n; i++) {
-        char value[16];
-        snprintf(value, sizeof(value), "v%d", i);
-        ck_assert_str_eq(f->log[0][i], value);
-        ck_assert_int_eq(rs.offset[i], i);
-    }
     pthread_mutex_unlock(&f->lock);
     samsa_producer_free(p);
     fake_stop(f);
