@@ -545,7 +545,7 @@ static void start_connect(conn_t *c)
 
 void conn_connect(conn_t *c)
 {
-    if (c->state == CONN_DOWN)
+    if (c->state == CONN_DOWN && loop_now_ms(c->loop) >= c->next_connect_ms)
         start_connect(c);
 }
 

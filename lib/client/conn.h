@@ -78,7 +78,7 @@ void conn_free(conn_t *c);
  * then the callback never runs. */
 samsa_err_t conn_send(conn_t *c, const conn_request_t *args);
 
-/* Starts connecting now when down, ignoring the backoff. */
+/* Starts connecting when down and the reconnect backoff is over. */
 void conn_connect(conn_t *c);
 
 /* Checks timeouts and reconnect deadlines; the owner calls it periodically. */
