@@ -337,7 +337,12 @@ static void *fake_run(void *opaque)
     return NULL;
 }
 
-static fake_t *fake_start(void)
+static fake_t *fake_start_on(int port);
+
+static fake_t *fake_start(void) { return fake_start_on(0); }
+
+/* A fake broker listening on port (0: any free one); not serving until fake_go. */
+static fake_t *fake_start_on(int port)
 {
     fake_t *f = calloc(1, sizeof(*f));
     f->api_versions_max = 4;
@@ -350,6 +355,9 @@ static fake_t *fake_start(void)
     struct sockaddr_in a = {0};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons((uint16_t)port);
+    int one = 1;
+    setsockopt(f->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     ck_assert_int_eq(bind(f->listen_fd, (struct sockaddr *)&a, sizeof(a)), 0);
     ck_assert_int_eq(listen(f->listen_fd, 16), 0);
     socklen_t al = sizeof(a);
@@ -821,6 +829,32 @@ START_TEST(batch_too_large_for_the_broker_is_split_and_stays_in_order)
 }
 END_TEST
 
+START_TEST(broker_that_starts_late_gets_the_messages_after_reconnects)
+{
+    fake_t *gone = fake_start();
+    int port = gone->port;
+    fake_stop(gone); /* the port is free: connections are refused for now */
+    reports_t rs = {0};
+    char bootstrap[64];
+    snprintf(bootstrap, sizeof(bootstrap), "127.0.0.1:%d", port);
+    const char *keys[] = {"bootstrap.servers", "reconnect.backoff.ms", "reconnect.backoff.max.ms"};
+    const char *values[] = {bootstrap, "10", "50"};
+    samsa_producer_callbacks_t cb = {on_report, NULL, &rs};
+    samsa_producer_t *p = samsa_producer_new_kv(keys, values, 3, &cb, NULL, 0);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(samsa_producer_send(p, "t", -1, "k", 1, "v", 1, NULL, 0, 0, 0, 0), 0);
+    ck_assert_int_eq(samsa_producer_poll(p, 300), 0); /* nothing to report while refused */
+    fake_t *f = fake_start_on(port);
+    fake_go(f);
+    ck_assert_int_eq(samsa_producer_flush(p, 60000), 0);
+    ck_assert_int_eq(rs.count, 1);
+    ck_assert_int_eq(rs.errors, 0);
+    ck_assert_int_eq(rs.offset[0], 0);
+    samsa_producer_free(p);
+    fake_stop(f);
+}
+END_TEST
+
 START_TEST(undelivered_messages_time_out_with_topic_and_partition)
 {
     fake_t *f = fake_start();
@@ -960,6 +994,7 @@ int main(void)
     tcase_add_test(tc, unknown_producer_id_gets_a_new_id_and_renumbers_from_zero);
     tcase_add_test(tc, lost_connection_is_retried_and_duplicates_are_not_written);
     tcase_add_test(tc, batch_too_large_for_the_broker_is_split_and_stays_in_order);
+    tcase_add_test(tc, broker_that_starts_late_gets_the_messages_after_reconnects);
     tcase_add_test(tc, undelivered_messages_time_out_with_topic_and_partition);
     tcase_add_test(tc, custom_partitioner_headers_timestamps_and_lent_payloads_arrive);
     tcase_add_test(tc, blocking_queue_waits_for_room_instead_of_failing);
