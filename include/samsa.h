@@ -212,7 +212,23 @@ SAMSA_API const char *samsa_err_str(samsa_err_t err);
  * queue.buffering.max.messages messages not yet reported), produce fails at
  * once with SAMSA_ERR__QUEUE_FULL under queue.full.behavior=error (the
  * default), or waits up to max.block.ms under queue.full.behavior=block.
- * A message counts against the queue until its report has been served.
+ * A message counts against the queue until its report has been served, so
+ * a thread that blocks in produce needs another thread to serve reports
+ * (or it waits max.block.ms and gets SAMSA_ERR__QUEUE_FULL).
+ *
+ * Properties the producer knows (Java names, librdkafka aliases in
+ * parentheses): bootstrap.servers (metadata.broker.list), client.id, acks
+ * (request.required.acks), linger.ms (queue.buffering.max.ms), batch.size,
+ * buffer.memory, queue.buffering.max.messages, queue.full.behavior
+ * (error|block), max.block.ms, max.request.size (message.max.bytes),
+ * compression.type (compression.codec), compression.level, retries
+ * (message.send.max.retries), retry.backoff.ms, delivery.timeout.ms
+ * (message.timeout.ms), enable.idempotence, request.timeout.ms
+ * (socket.timeout.ms), max.in.flight.requests.per.connection
+ * (max.in.flight), reconnect.backoff.ms, reconnect.backoff.max.ms,
+ * socket.connection.setup.timeout.ms, metadata.max.age.ms
+ * (topic.metadata.refresh.interval.ms), receive.message.max.bytes,
+ * allow.auto.create.topics.
  */
 typedef struct samsa_producer samsa_producer_t;
 
@@ -261,7 +277,7 @@ typedef struct samsa_producer_callbacks {
 
 /* Creates a producer from n configuration properties (Kafka names:
  * bootstrap.servers, acks, linger.ms, batch.size, compression.type,
- * enable.idempotence, ...; see samsa(3)). keys and values are read during
+ * enable.idempotence, ...; listed above). keys and values are read during
  * the call only; callbacks (may be NULL) is copied. Starts the I/O thread;
  * connecting happens in the background. Returns NULL with errstr (errlen
  * bytes) saying which property is wrong and what it allows, or why the
