@@ -855,6 +855,23 @@ START_TEST(broker_that_starts_late_gets_the_messages_after_reconnects)
 }
 END_TEST
 
+START_TEST(close_reports_what_it_could_not_deliver_before_returning)
+{
+    fake_t *f = fake_start();
+    f->ignore_produce = true;
+    fake_go(f);
+    reports_t rs = {0};
+    samsa_producer_t *p = producer(f, &rs, NULL, NULL, 0);
+    ck_assert_int_eq(samsa_producer_send(p, "t", 0, NULL, 0, "v", 1, NULL, 0, 0, 0, 0), 0);
+    ck_assert_int_eq(samsa_producer_close(p, 200), SAMSA_ERR__TIMED_OUT);
+    ck_assert_int_eq(rs.count, 1);
+    ck_assert_int_eq(rs.err[0], SAMSA_ERR__DESTROYED);
+    ck_assert_uint_eq(samsa_producer_outstanding(p), 0);
+    samsa_producer_free(p);
+    fake_stop(f);
+}
+END_TEST
+
 START_TEST(undelivered_messages_time_out_with_topic_and_partition)
 {
     fake_t *f = fake_start();
@@ -995,6 +1012,7 @@ int main(void)
     tcase_add_test(tc, lost_connection_is_retried_and_duplicates_are_not_written);
     tcase_add_test(tc, batch_too_large_for_the_broker_is_split_and_stays_in_order);
     tcase_add_test(tc, broker_that_starts_late_gets_the_messages_after_reconnects);
+    tcase_add_test(tc, close_reports_what_it_could_not_deliver_before_returning);
     tcase_add_test(tc, undelivered_messages_time_out_with_topic_and_partition);
     tcase_add_test(tc, custom_partitioner_headers_timestamps_and_lent_payloads_arrive);
     tcase_add_test(tc, blocking_queue_waits_for_room_instead_of_failing);
