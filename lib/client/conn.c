@@ -361,7 +361,7 @@ static bool handle_frame(conn_t *c, const uint8_t *frame, size_t len)
     if (proto_response_header_read(&rd, proto_response_header_version(api, r->version),
                                    &correlation_id) ||
         correlation_id != r->correlation_id) {
-        free(r);
+        complete(c, r, SAMSA_ERR__BAD_MSG, NULL);
         disconnect(c, SAMSA_ERR__BAD_MSG, "response out of order (correlation id mismatch)");
         return false;
     }

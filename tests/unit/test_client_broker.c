@@ -45,7 +45,8 @@ typedef struct fake {
     int produce_errors_left;   /* this many partition answers carry produce_error */
     int16_t produce_error;
     bool ignore_metadata;      /* never answer Metadata */
-    bool ignore_produce;       /* never answer Produce */
+    bool ignore_produce;       /* never answer Produce, nor anything after it on that connection */
+    bool hung[1024];           /* by fd: a connection that answers nothing any more */
     int drop_at_produce;       /* write the Nth Produce (1-based), then hang up unanswered */
     int32_t max_batch_records; /* larger batches get MESSAGE_TOO_LARGE; 0: no limit */
     int too_large_answers;
@@ -266,6 +267,8 @@ static bool fake_frame(fake_t *f, int fd, const uint8_t *data, size_t len)
     proto_request_header_t h;
     if (proto_request_header_read(&r, &h))
         return false;
+    if (fd < 1024 && f->hung[fd])
+        return true;
     switch (h.api_key) {
     case API_API_VERSIONS: fake_api_versions(f, fd, &h); return true;
     case API_METADATA:
@@ -274,6 +277,8 @@ static bool fake_frame(fake_t *f, int fd, const uint8_t *data, size_t len)
         return true;
     case API_INIT_PRODUCER_ID: fake_init_pid(f, fd, &h); return true;
     case API_PRODUCE:
+        if (f->ignore_produce && fd < 1024)
+            f->hung[fd] = true;
         return f->ignore_produce || fake_produce(f, fd, &h, &r);
     default: return false;
     }
@@ -312,6 +317,8 @@ static void *fake_run(void *opaque)
                 in[i].len -= 4 + size;
             }
             if (!keep) {
+                if (fds[i] < 1024)
+                    f->hung[fds[i]] = false;
                 close(fds[i]);
                 buf_free(&in[i]);
                 fds[i] = fds[n - 1];
