@@ -51,6 +51,7 @@ struct conn {
     enum conn_state state;
     int fd;
     int addr_index;          /* which resolved address the next attempt uses */
+    int addr_count;          /* addresses host:port resolved to last time */
     int failures;            /* consecutive failed attempts, for the backoff */
     int64_t next_connect_ms; /* not before this */
     int64_t connect_deadline_ms;
@@ -195,6 +196,7 @@ void conn_free(conn_t *c)
 }
 
 static void on_io(loop_t *loop, int fd, int events, void *opaque);
+static void start_connect(conn_t *c);
 
 /* Frames one request (size, header, body) at the end of c->out. */
 static samsa_err_t frame_request(conn_t *c, req_t *r)
@@ -340,6 +342,7 @@ static void handle_api_versions(conn_t *c, reader_t *body, int16_t version)
     }
     c->state = CONN_UP;
     c->failures = 0;
+    c->addr_index = 0; /* reconnects start with the first address again */
     slog_debug("client", "%s: up (ApiVersions v%d)", c->name, (int)version);
     if (c->on_event)
         c->on_event(c->owner, c, true, SAMSA_ERR_NONE, "up");
@@ -476,6 +479,15 @@ static void on_io(loop_t *loop, int fd, int events, void *opaque)
         socklen_t sl = sizeof(so_err);
         if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_err, &sl) < 0)
             so_err = errno;
+        if (so_err && c->addr_index < c->addr_count) {
+            /* Another address of the same host may answer (IPv6 then IPv4). */
+            loop_del_fd(c->loop, c->fd);
+            close(c->fd);
+            c->fd = -1;
+            c->state = CONN_DOWN;
+            start_connect(c);
+            return;
+        }
         if (so_err) {
             char why[160];
             snprintf(why, sizeof(why), "connect failed: %s", strerror(so_err));
@@ -516,10 +528,13 @@ static void start_connect(conn_t *c)
     int count = 0;
     for (struct addrinfo *a = res; a; a = a->ai_next)
         count++;
+    if (c->addr_index >= count)
+        c->addr_index = 0; /* a new round over every address */
     struct addrinfo *a = res;
-    for (int i = 0; i < c->addr_index % count; i++)
+    for (int i = 0; i < c->addr_index; i++)
         a = a->ai_next;
     c->addr_index++;
+    c->addr_count = count;
     int fd = socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int one = 1;
     const char *fail = NULL;
