@@ -1,11 +1,13 @@
 /*
- * Unit tests for the client's configuration (lib/client/config.c) and the
+ * Unit tests for the client's configuration (lib/client/config.c, and the
+ * bootstrap.servers entries of lib/client/cluster.c) and the
  * producer's batching logic (lib/client/producer_batch.c): property names,
  * ranges and error messages; when a partition's messages become a batch
  * (batch.size, linger.ms, flush); what a batch holds and how it is stamped;
  * which batch may be sent next while others are in flight or retried; and
  * renumbering after a new producer id.
  */
+#include "client/cluster.h"
 #include "client/config.h"
 #include "client/producer_int.h"
 #include "proto/batch.h"
@@ -105,6 +107,28 @@ START_TEST(config_idempotence_conflicts_fail_only_when_set_explicitly)
     client_config_init(&c);
     ck_assert_int_eq(client_config_finish(&c, err, sizeof(err)), SAMSA_ERR__INVALID_CONFIG);
     ck_assert_ptr_nonnull(strstr(err, "bootstrap.servers"));
+}
+END_TEST
+
+START_TEST(bootstrap_entries_parse_as_host_and_port)
+{
+    char host[64];
+    int port = 0;
+    ck_assert(cluster_parse_hostport("broker-1.example:9092", 21, host, sizeof(host), &port));
+    ck_assert_str_eq(host, "broker-1.example");
+    ck_assert_int_eq(port, 9092);
+    ck_assert(cluster_parse_hostport(" 127.0.0.1:1 ", 13, host, sizeof(host), &port));
+    ck_assert_str_eq(host, "127.0.0.1");
+    ck_assert_int_eq(port, 1);
+    ck_assert(cluster_parse_hostport("[::1]:29092", 11, host, sizeof(host), &port));
+    ck_assert_str_eq(host, "::1");
+    ck_assert_int_eq(port, 29092);
+    ck_assert(!cluster_parse_hostport("localhost", 9, host, sizeof(host), &port));
+    ck_assert(!cluster_parse_hostport("h:0", 3, host, sizeof(host), &port));
+    ck_assert(!cluster_parse_hostport("h:65536", 7, host, sizeof(host), &port));
+    ck_assert(!cluster_parse_hostport("h:90x2", 6, host, sizeof(host), &port));
+    ck_assert(!cluster_parse_hostport(":9092", 5, host, sizeof(host), &port));
+    ck_assert(!cluster_parse_hostport("[::1]9092", 9, host, sizeof(host), &port));
 }
 END_TEST
 
@@ -351,6 +375,7 @@ int main(void)
     tcase_add_test(tc, config_accepts_java_and_librdkafka_names);
     tcase_add_test(tc, config_errors_name_the_key_and_what_is_allowed);
     tcase_add_test(tc, config_idempotence_conflicts_fail_only_when_set_explicitly);
+    tcase_add_test(tc, bootstrap_entries_parse_as_host_and_port);
     suite_add_tcase(s, tc);
     tc = tcase_create("batching");
     tcase_add_test(tc, partition_is_ready_after_linger_or_a_full_batch_or_on_flush);
