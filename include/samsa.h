@@ -298,6 +298,156 @@ SAMSA_API void samsa_broker_stop(samsa_broker_t *broker);
  * log dirs and frees everything, conf included. NULL is ignored. */
 SAMSA_API void samsa_broker_free(samsa_broker_t *broker);
 
+/* ---- producer ---- */
+/*
+ * The producer sends messages to topic partitions, batching them per
+ * partition (batch.size, linger.ms), compressing batches (compression.type),
+ * retrying within delivery.timeout.ms and, with enable.idempotence (the
+ * default), without duplicates or reordering. Each handle runs one I/O
+ * thread that owns all its broker connections; the application's threads
+ * call the functions below, and every message's outcome comes back as a
+ * delivery report from samsa_producer_poll() or samsa_producer_flush().
+ *
+ * When the queue is full (buffer.memory bytes or
+ * queue.buffering.max.messages messages not yet reported), produce fails at
+ * once with SAMSA_ERR__QUEUE_FULL under queue.full.behavior=error (the
+ * default), or waits up to max.block.ms under queue.full.behavior=block.
+ * A message counts against the queue until its report has been served, so
+ * a thread that blocks in produce needs another thread to serve reports
+ * (or it waits max.block.ms and gets SAMSA_ERR__QUEUE_FULL).
+ *
+ * Properties the producer knows (Java names, librdkafka aliases in
+ * parentheses): bootstrap.servers (metadata.broker.list), client.id, acks
+ * (request.required.acks), linger.ms (queue.buffering.max.ms), batch.size,
+ * buffer.memory, queue.buffering.max.messages, queue.full.behavior
+ * (error|block), max.block.ms, max.request.size (message.max.bytes),
+ * compression.type (compression.codec), compression.level, retries
+ * (message.send.max.retries), retry.backoff.ms, delivery.timeout.ms
+ * (message.timeout.ms), enable.idempotence, request.timeout.ms
+ * (socket.timeout.ms), max.in.flight.requests.per.connection
+ * (max.in.flight), reconnect.backoff.ms, reconnect.backoff.max.ms,
+ * socket.connection.setup.timeout.ms, metadata.max.age.ms
+ * (topic.metadata.refresh.interval.ms), receive.message.max.bytes,
+ * allow.auto.create.topics.
+ */
+typedef struct samsa_producer samsa_producer_t;
+
+/* One message header. name is NUL-terminated; value NULL is a null value. */
+typedef struct samsa_header {
+    const char *name;
+    const void *value;
+    size_t value_len;
+} samsa_header_t;
+
+/* The outcome of one message, passed to the delivery report callback.
+ * Every pointer in it is valid only during the callback. */
+typedef struct samsa_delivery_report {
+    const char *topic;
+    int32_t partition;    /* -1 when none was chosen */
+    int64_t offset;       /* -1 when unknown (error, acks=0) */
+    int64_t timestamp_ms; /* the record's timestamp (broker's for LogAppendTime) */
+    samsa_err_t err;      /* SAMSA_ERR_NONE: the message is written */
+    const char *errstr;   /* what failed and where (broker, topic, partition); "" on success */
+    const void *key;      /* the message's key and value as given to produce */
+    size_t key_len;
+    const void *value;
+    size_t value_len;
+    void *msg_opaque;     /* as given to produce */
+} samsa_delivery_report_t;
+
+/* Called by samsa_producer_poll()/flush() on the thread that calls them,
+ * once per message. It may produce more messages; it must not call poll,
+ * flush, close or free on the same producer. */
+typedef void samsa_delivery_report_fn(samsa_producer_t *p, const samsa_delivery_report_t *report,
+                                      void *opaque);
+
+/* A custom partitioner: returns the partition (0..partition_count-1) for a
+ * message whose partition is -1; anything else fails the message with
+ * SAMSA_ERR__INVALID_ARG. Runs on the producer's I/O thread: it must be
+ * thread-safe against the application and must not block or call the
+ * producer. key is NULL for a null key. */
+typedef int32_t samsa_partitioner_fn(const char *topic, const void *key, size_t key_len,
+                                     int32_t partition_count, void *opaque);
+
+typedef struct samsa_producer_callbacks {
+    samsa_delivery_report_fn *delivery_report; /* may be NULL: reports are dropped */
+    samsa_partitioner_fn *partitioner;         /* NULL: Kafka's default (murmur2 / sticky) */
+    void *opaque;                              /* passed to both */
+} samsa_producer_callbacks_t;
+
+/* Creates a producer from n configuration properties (Kafka names:
+ * bootstrap.servers, acks, linger.ms, batch.size, compression.type,
+ * enable.idempotence, ...; listed above). keys and values are read during
+ * the call only; callbacks (may be NULL) is copied. Starts the I/O thread;
+ * connecting happens in the background. Returns NULL with errstr (errlen
+ * bytes) saying which property is wrong and what it allows, or why the
+ * thread could not start. Any thread. */
+SAMSA_API samsa_producer_t *samsa_producer_new_kv(const char *const *keys,
+                                                  const char *const *values, size_t n,
+                                                  const samsa_producer_callbacks_t *callbacks,
+                                                  char *errstr, size_t errlen);
+
+/* Flags of samsa_produce_args_t. */
+#define SAMSA_MSG_F_LEND 0x1 /* key and value are not copied: the caller keeps them alive
+                                and unchanged until the message's delivery report */
+
+typedef struct samsa_produce_args {
+    const char *topic;        /* copied */
+    int32_t partition;        /* -1: the partitioner picks */
+    const void *key;          /* NULL: null key */
+    size_t key_len;
+    const void *value;        /* NULL: null value (a tombstone) */
+    size_t value_len;
+    const samsa_header_t *headers; /* copied; may be NULL when header_count is 0 */
+    size_t header_count;
+    int64_t timestamp_ms;     /* 0: now */
+    int flags;                /* SAMSA_MSG_F_* */
+    void *msg_opaque;         /* given back in the delivery report */
+} samsa_produce_args_t;
+
+/* Queues one message. Returns SAMSA_ERR_NONE, and then exactly one delivery
+ * report follows; or an error and no report: SAMSA_ERR__INVALID_ARG (no
+ * topic, a NULL pointer with a length, partition below -1),
+ * SAMSA_ERR__MSG_TOO_LARGE (larger than max.request.size),
+ * SAMSA_ERR__QUEUE_FULL, SAMSA_ERR__NOMEM, SAMSA_ERR__DESTROYED (after
+ * close). args is read during the call only (see SAMSA_MSG_F_LEND). Any
+ * thread. */
+SAMSA_API samsa_err_t samsa_producer_produce(samsa_producer_t *p, const samsa_produce_args_t *args);
+
+/* samsa_producer_produce with the arguments spelled out. */
+SAMSA_API samsa_err_t samsa_producer_send(samsa_producer_t *p, const char *topic,
+                                          int32_t partition, const void *key, size_t key_len,
+                                          const void *value, size_t value_len,
+                                          const samsa_header_t *headers, size_t header_count,
+                                          int64_t timestamp_ms, int flags, void *msg_opaque);
+
+/* Serves delivery reports: waits up to timeout_ms (-1: forever, 0: not at
+ * all) for the first, then calls the callback for every report ready.
+ * Returns the number served. Any thread; one thread at a time serves. */
+SAMSA_API int samsa_producer_poll(samsa_producer_t *p, int timeout_ms);
+
+/* Sends everything queued at once (ignoring linger.ms) and serves reports
+ * until no message is outstanding (messages other threads produce
+ * meanwhile count too), or timeout_ms (-1: forever) passes. Returns
+ * SAMSA_ERR_NONE or SAMSA_ERR__TIMED_OUT. Any thread. */
+SAMSA_API samsa_err_t samsa_producer_flush(samsa_producer_t *p, int timeout_ms);
+
+/* Number of messages produced and not yet reported (0 for a NULL p). Any
+ * thread. */
+SAMSA_API size_t samsa_producer_outstanding(samsa_producer_t *p);
+
+/* Flushes for up to timeout_ms, then stops the I/O thread: messages still
+ * undelivered are reported with SAMSA_ERR__DESTROYED, and every remaining
+ * report is served before it returns. Returns SAMSA_ERR_NONE, or
+ * SAMSA_ERR__TIMED_OUT when some messages had to be failed. Afterwards
+ * produce returns SAMSA_ERR__DESTROYED. Call once, from one thread, with no
+ * other call on p running. */
+SAMSA_API samsa_err_t samsa_producer_close(samsa_producer_t *p, int timeout_ms);
+
+/* Closes (with timeout 0 when not closed yet) and frees the producer.
+ * A NULL p is ignored. No other call on p may run or follow. */
+SAMSA_API void samsa_producer_free(samsa_producer_t *p);
+
 #ifdef __cplusplus
 }
 #endif

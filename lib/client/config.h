@@ -1,0 +1,72 @@
+/*
+ * config.h: the client's configuration, filled from Kafka's property names
+ * (Java client and librdkafka spellings) and checked as a whole before a
+ * handle is built from it.
+ *
+ * A client_config_t is plain data: copied into each handle, read by its I/O
+ * thread, never changed after construction.
+ */
+#ifndef SAMSA_CLIENT_CONFIG_H
+#define SAMSA_CLIENT_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "samsa.h"
+
+/* What a producer does when buffer.memory or queue.buffering.max.messages
+ * is reached. */
+enum client_queue_full {
+    CLIENT_QUEUE_FULL_ERROR = 0, /* fail the call at once with SAMSA_ERR__QUEUE_FULL */
+    CLIENT_QUEUE_FULL_BLOCK = 1, /* wait up to max.block.ms, then SAMSA_ERR__QUEUE_FULL */
+};
+
+typedef struct client_config {
+    char bootstrap_servers[1024]; /* host:port[,host:port...] */
+    char client_id[256];
+    int32_t request_timeout_ms;
+    int32_t reconnect_backoff_ms;
+    int32_t reconnect_backoff_max_ms;
+    int32_t connect_timeout_ms;   /* socket.connection.setup.timeout.ms */
+    int32_t metadata_max_age_ms;
+    int32_t max_in_flight;        /* per connection */
+    int32_t max_response_bytes;   /* cap on one response frame */
+    /* producer */
+    int16_t acks;                 /* 0, 1 or -1 (all) */
+    int32_t linger_ms;
+    int32_t batch_size_bytes;
+    int64_t buffer_memory_bytes;
+    int32_t queue_max_messages;
+    int queue_full_behavior;      /* enum client_queue_full */
+    int32_t max_block_ms;
+    int32_t max_request_bytes;    /* max.request.size */
+    int compression_codec;        /* COMPRESS_* */
+    int compression_level;        /* COMPRESS_LEVEL_DEFAULT unless set */
+    int32_t retries;
+    int32_t retry_backoff_ms;
+    int32_t delivery_timeout_ms;
+    bool enable_idempotence;
+    bool idempotence_set;         /* set explicitly, so conflicts are errors */
+    bool auto_create_topics;      /* allow.auto.create.topics */
+} client_config_t;
+
+/* Fills cfg with the defaults (the Java producer's, with linger.ms 5). */
+void client_config_init(client_config_t *cfg);
+
+/* Sets one property by its Kafka name. Returns SAMSA_ERR_NONE, or
+ * SAMSA_ERR__UNKNOWN_CONFIG for a name it does not know and
+ * SAMSA_ERR__INVALID_CONFIG for a value out of range; either way errbuf
+ * (errlen bytes, may be NULL) gets a message naming the key and what is
+ * allowed, and cfg is unchanged. Not thread-safe for one cfg. */
+samsa_err_t client_config_set(client_config_t *cfg, const char *key, const char *value,
+                              char *errbuf, size_t errlen);
+
+/* Checks the settings against each other the way the Java producer does
+ * (idempotence needs acks=all, retries > 0 and at most 5 requests in
+ * flight; left at its default it is turned off instead), and that
+ * bootstrap.servers is set. Returns SAMSA_ERR_NONE or
+ * SAMSA_ERR__INVALID_CONFIG with errbuf filled; may adjust cfg. */
+samsa_err_t client_config_finish(client_config_t *cfg, char *errbuf, size_t errlen);
+
+#endif /* SAMSA_CLIENT_CONFIG_H */

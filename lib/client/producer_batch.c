@@ -1,0 +1,265 @@
+/*
+ * producer_batch.c: the producer's messages, per-partition queues and
+ * batches (see producer_int.h): when a partition's messages become a batch,
+ * how the batch is built and stamped, and which batch may go on the wire
+ * next so that retries keep the partition's order.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/crc32c.h"
+#include "client/producer_int.h"
+#include "proto/compress.h"
+
+void pmsg_queue_push(pmsg_queue_t *q, pmsg_t *m)
+{
+    m->next = NULL;
+    if (q->tail)
+        q->tail->next = m;
+    else
+        q->head = m;
+    q->tail = m;
+    q->count++;
+    q->bytes += m->bytes;
+}
+
+pmsg_t *pmsg_queue_pop(pmsg_queue_t *q)
+{
+    pmsg_t *m = q->head;
+    if (!m)
+        return NULL;
+    q->head = m->next;
+    if (!q->head)
+        q->tail = NULL;
+    q->count--;
+    q->bytes -= m->bytes;
+    m->next = NULL;
+    return m;
+}
+
+void pmsg_queue_concat(pmsg_queue_t *dst, pmsg_queue_t *src)
+{
+    if (!src->head)
+        return;
+    if (dst->tail)
+        dst->tail->next = src->head;
+    else
+        dst->head = src->head;
+    dst->tail = src->tail;
+    dst->count += src->count;
+    dst->bytes += src->bytes;
+    memset(src, 0, sizeof(*src));
+}
+
+void pmsg_free(pmsg_t *m)
+{
+    if (!m)
+        return;
+    free(m->errstr);
+    free(m);
+}
+
+void pmsg_set_error(pmsg_t *m, samsa_err_t err, const char *fmt, ...)
+{
+    m->err = err;
+    free(m->errstr);
+    m->errstr = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&m->errstr, fmt, ap) < 0)
+        m->errstr = NULL;
+    va_end(ap);
+}
+
+bool ppart_ready(const ppart_t *pp, const client_config_t *cfg, int64_t now_ms, bool flushing)
+{
+    if (!pp->queue.head)
+        return false;
+    if (flushing || pp->queue.bytes >= (size_t)cfg->batch_size_bytes)
+        return true;
+    return now_ms >= ppart_ready_at(pp, cfg);
+}
+
+int64_t ppart_ready_at(const ppart_t *pp, const client_config_t *cfg)
+{
+    if (!pp->queue.head)
+        return INT64_MAX;
+    return pp->queue.head->enqueued_ms + cfg->linger_ms;
+}
+
+static int32_t seq_add(int32_t seq, int32_t n)
+{
+    /* Sequences wrap from INT32_MAX to 0, as the Java client's do. */
+    return (int32_t)(((int64_t)seq + n) % ((int64_t)INT32_MAX + 1));
+}
+
+samsa_err_t ppart_build_batch(ppart_t *pp, const client_config_t *cfg, int64_t producer_id,
+                              int16_t producer_epoch, pmsg_queue_t *failed)
+{
+    pbatch_t *b = calloc(1, sizeof(*b));
+    pmsg_t *first = pp->queue.head;
+    if (!b || !first) {
+        free(b);
+        return first ? SAMSA_ERR__NOMEM : SAMSA_ERR__STATE;
+    }
+    buf_init(&b->data, 0);
+    batch_builder_params_t params;
+    batch_builder_params_default(&params, first->timestamp_ms);
+    if (producer_id >= 0) {
+        params.producer_id = producer_id;
+        params.producer_epoch = producer_epoch;
+        params.base_sequence = pp->next_sequence;
+    }
+    size_t limit = (size_t)cfg->batch_size_bytes;
+    /* A batch also has to fit in one request with its framing. */
+    if ((size_t)cfg->max_request_bytes > 200 && limit > (size_t)cfg->max_request_bytes - 200)
+        limit = (size_t)cfg->max_request_bytes - 200;
+    batch_builder_t bb;
+    batch_builder_init(&bb, &b->data, &params);
+    samsa_err_t err = SAMSA_ERR_NONE;
+    while (pp->queue.head) {
+        pmsg_t *m = pp->queue.head;
+        size_t rec = batch_builder_record_bytes(&bb, m->timestamp_ms, m->key_len, m->value_len,
+                                                m->headers, m->header_count);
+        if (b->record_count > 0 && (rec == SIZE_MAX || batch_builder_bytes(&bb) + rec > limit))
+            break;
+        err = batch_builder_append(&bb, m->timestamp_ms, m->key, m->key_len, m->value,
+                                   m->value_len, m->headers, m->header_count);
+        pmsg_queue_push(&b->msgs, pmsg_queue_pop(&pp->queue));
+        if (err)
+            break;
+        if (b->record_count == 0)
+            b->first_enqueued_ms = m->enqueued_ms;
+        b->record_count++;
+    }
+    if (!err)
+        err = batch_builder_finish(&bb, cfg->compression_codec, cfg->compression_level, NULL, NULL);
+    batch_builder_free(&bb);
+    if (err) {
+        for (pmsg_t *m = b->msgs.head; m; m = m->next)
+            pmsg_set_error(m, err, "topic %s [%d]: cannot build the record batch (%s): %s",
+                           m->topic, (int)pp->partition, compress_codec_name(cfg->compression_codec),
+                           samsa_err_str(err));
+        pmsg_queue_concat(failed, &b->msgs);
+        pbatch_free(b);
+        return err;
+    }
+    b->part = pp;
+    b->base_sequence = producer_id >= 0 ? pp->next_sequence : -1;
+    if (producer_id >= 0)
+        pp->next_sequence = seq_add(pp->next_sequence, b->record_count);
+    if (pp->batches_tail)
+        pp->batches_tail->next = b;
+    else
+        pp->batches = b;
+    pp->batches_tail = b;
+    return SAMSA_ERR_NONE;
+}
+
+pbatch_t *ppart_next_sendable(const ppart_t *pp, int max_in_flight, int64_t now_ms)
+{
+    bool older_in_flight = false;
+    for (pbatch_t *b = pp->batches; b; b = b->next) {
+        if (b->in_flight) {
+            older_in_flight = true;
+            continue;
+        }
+        if (pp->in_flight >= max_in_flight)
+            return NULL;
+        if (b->attempts > 0 && (now_ms < b->retry_at_ms || older_in_flight))
+            return NULL;
+        return b;
+    }
+    return NULL;
+}
+
+void ppart_remove_batch(ppart_t *pp, pbatch_t *b)
+{
+    pbatch_t *prev = NULL;
+    for (pbatch_t *it = pp->batches; it; prev = it, it = it->next) {
+        if (it != b)
+            continue;
+        if (prev)
+            prev->next = b->next;
+        else
+            pp->batches = b->next;
+        if (pp->batches_tail == b)
+            pp->batches_tail = prev;
+        b->next = NULL;
+        return;
+    }
+}
+
+void pbatch_free(pbatch_t *b)
+{
+    if (!b)
+        return;
+    buf_free(&b->data);
+    free(b);
+}
+
+void ppart_restamp(ppart_t *pp, int64_t producer_id, int16_t producer_epoch)
+{
+    int32_t seq = 0;
+    for (pbatch_t *b = pp->batches; b; b = b->next) {
+        uint8_t *d = b->data.data;
+        be64_store(d + BATCH_OFF_PRODUCER_ID, (uint64_t)producer_id);
+        be16_store(d + BATCH_OFF_PRODUCER_EPOCH, (uint16_t)producer_epoch);
+        be32_store(d + BATCH_OFF_BASE_SEQUENCE, (uint32_t)seq);
+        be32_store(d + BATCH_OFF_CRC,
+                   crc32c(0, d + BATCH_OFF_ATTRIBUTES, b->data.len - BATCH_OFF_ATTRIBUTES));
+        b->base_sequence = seq;
+        seq = seq_add(seq, b->record_count);
+    }
+    pp->next_sequence = seq;
+}
+
+samsa_err_t ppart_split_batch(ppart_t *pp, pbatch_t *b, const client_config_t *cfg,
+                              int64_t producer_id, int16_t producer_epoch, int64_t now_ms,
+                              pmsg_queue_t *failed)
+{
+    if (b->record_count < 2 || b->in_flight)
+        return SAMSA_ERR__INVALID_ARG;
+    /* Build the halves in a scratch partition that starts at b's sequence,
+     * so the batches after b keep theirs. */
+    ppart_t scratch = {0};
+    scratch.topic = pp->topic;
+    scratch.partition = pp->partition;
+    scratch.next_sequence = b->base_sequence >= 0 ? b->base_sequence : 0;
+    size_t half = (size_t)b->record_count / 2;
+    samsa_err_t err = SAMSA_ERR_NONE;
+    for (int pass = 0; pass < 2 && !err; pass++) {
+        size_t take = pass == 0 ? half : b->msgs.count;
+        for (size_t i = 0; i < take; i++)
+            pmsg_queue_push(&scratch.queue, pmsg_queue_pop(&b->msgs));
+        while (scratch.queue.head && !err)
+            err = ppart_build_batch(&scratch, cfg, producer_id, producer_epoch, failed);
+    }
+    pmsg_queue_concat(failed, &scratch.queue);
+    pmsg_queue_concat(failed, &b->msgs);
+    for (pbatch_t *nb = scratch.batches; nb; nb = nb->next) {
+        nb->part = pp;
+        nb->attempts = b->attempts + 1;
+        nb->retry_at_ms = now_ms;
+    }
+    /* Put the new batches where b was. */
+    if (scratch.batches) {
+        scratch.batches_tail->next = b->next;
+        pbatch_t *prev = NULL;
+        for (pbatch_t *it = pp->batches; it && it != b; it = it->next)
+            prev = it;
+        if (prev)
+            prev->next = scratch.batches;
+        else
+            pp->batches = scratch.batches;
+        if (pp->batches_tail == b)
+            pp->batches_tail = scratch.batches_tail;
+        b->next = NULL;
+    } else {
+        ppart_remove_batch(pp, b);
+    }
+    pbatch_free(b);
+    return err;
+}

@@ -1,0 +1,202 @@
+/*
+ * producer_int.h: the producer's internal state, shared by its three parts:
+ *   producer.c        the public API: the input queue, limits, delivery
+ *                     reports, flush, close (application threads);
+ *   producer_io.c     the I/O thread: partitioning, sending Produce
+ *                     requests, responses, retries, idempotence, timeouts;
+ *   producer_batch.c  messages, per-partition queues and batches: when a
+ *                     partition is ready, building a batch, which batch may
+ *                     go next (ordering across retries), restamping.
+ *
+ * Ownership: a message (pmsg_t) is one allocation made by produce(); it
+ * moves input queue -> topic's waiting queue or partition queue -> batch ->
+ * report queue, and is freed after its report is served. Everything but
+ * the fields marked "lock" is touched by the I/O thread only (or by close()
+ * after that thread has stopped).
+ */
+#ifndef SAMSA_CLIENT_PRODUCER_INT_H
+#define SAMSA_CLIENT_PRODUCER_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "client/cluster.h"
+#include "client/config.h"
+#include "net/loop.h"
+#include "proto/batch.h"
+#include "samsa.h"
+
+typedef struct pmsg {
+    struct pmsg *next;
+    char *topic;             /* inside this allocation */
+    int32_t partition;       /* asked for (-1), then chosen */
+    const uint8_t *key;      /* NULL: null key */
+    size_t key_len;
+    const uint8_t *value;    /* NULL: null value */
+    size_t value_len;
+    record_header_t *headers; /* inside this allocation */
+    size_t header_count;
+    int64_t timestamp_ms;
+    int64_t enqueued_ms;     /* monotonic, for delivery.timeout.ms */
+    size_t bytes;            /* counted against buffer.memory */
+    void *opaque;
+    /* outcome */
+    int64_t offset;
+    int64_t result_timestamp_ms;
+    samsa_err_t err;
+    char *errstr;            /* malloc'd when err is set; may be NULL if memory ran out */
+} pmsg_t;
+
+typedef struct pmsg_queue {
+    pmsg_t *head, *tail;
+    size_t count;
+    size_t bytes;
+} pmsg_queue_t;
+
+struct ppart;
+
+typedef struct pbatch {
+    struct pbatch *next;     /* in the partition's list, oldest first */
+    struct ppart *part;
+    pmsg_queue_t msgs;
+    buf_t data;              /* the batch as sent */
+    int32_t record_count;
+    int32_t base_sequence;   /* -1 without idempotence */
+    int attempts;            /* sends that failed and were retried */
+    int64_t first_enqueued_ms;
+    int64_t retry_at_ms;
+    bool in_flight;
+} pbatch_t;
+
+typedef struct ppart {
+    struct ptopic *topic;
+    int32_t partition;
+    pmsg_queue_t queue;      /* messages not yet in a batch */
+    pbatch_t *batches, *batches_tail; /* built and not yet acknowledged */
+    int in_flight;           /* batches on the wire */
+    int32_t next_sequence;
+} ppart_t;
+
+typedef struct ptopic {
+    cluster_topic_t *ct;
+    ppart_t **parts;
+    int32_t part_count;
+    pmsg_queue_t waiting;    /* before the topic's metadata is known */
+    int32_t sticky_partition; /* keyless messages go here; -1: choose anew */
+} ptopic_t;
+
+typedef struct producer_io {
+    struct samsa_producer *owner;
+    cluster_t cluster;
+    loop_t *loop;
+    loop_timer_t *wake_timer;
+    int64_t wake_due_ms;
+    ptopic_t **topics;
+    int topic_count;
+    int64_t producer_id;     /* -1 until InitProducerId answered */
+    int16_t producer_epoch;
+    bool pid_requested;      /* an InitProducerId is in flight */
+    bool need_new_pid;       /* sequences broke: get a new id once nothing is in flight */
+    int in_flight_batches;
+    bool flushing;
+    bool stopped;
+    unsigned rand_state;
+} producer_io_t;
+
+struct samsa_producer {
+    client_config_t cfg;
+    samsa_producer_callbacks_t cb;
+    loop_t *loop;
+    pthread_t thread;
+    bool thread_started;
+    pthread_mutex_t lock;
+    pthread_cond_t report_cond;  /* reports arrived */
+    pthread_cond_t space_cond;   /* outstanding went down */
+    pmsg_queue_t input;          /* lock */
+    bool input_posted;           /* lock: a drain is posted to the loop */
+    pmsg_queue_t reports;        /* lock */
+    size_t outstanding_msgs;     /* lock: produced, report not yet served */
+    size_t outstanding_bytes;    /* lock */
+    int flush_requests;          /* lock */
+    bool closed;                 /* lock */
+    producer_io_t io;
+};
+
+/* ---- producer_batch.c ---- */
+
+void pmsg_queue_push(pmsg_queue_t *q, pmsg_t *m);
+pmsg_t *pmsg_queue_pop(pmsg_queue_t *q);
+/* Appends all of src to dst; src becomes empty. */
+void pmsg_queue_concat(pmsg_queue_t *dst, pmsg_queue_t *src);
+
+/* Frees a message and its error string (not lent key/value). */
+void pmsg_free(pmsg_t *m);
+
+/* Sets a message's outcome to err, with an error string formatted from fmt
+ * (the string is dropped, not the outcome, when memory runs out). */
+void pmsg_set_error(pmsg_t *m, samsa_err_t err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Whether pp's queued messages should become a batch now: batch.size
+ * bytes are waiting, the oldest waited linger.ms, or a flush asks. */
+bool ppart_ready(const ppart_t *pp, const client_config_t *cfg, int64_t now_ms, bool flushing);
+
+/* When pp's queue, not yet ready, will be: the oldest message's linger
+ * deadline, or INT64_MAX when the queue is empty. */
+int64_t ppart_ready_at(const ppart_t *pp, const client_config_t *cfg);
+
+/* Takes messages from the front of pp's queue, as many as fit in batch.size
+ * (always at least one), builds their batch (compressed per cfg; stamped
+ * with producer_id/epoch and the partition's next sequence when
+ * producer_id >= 0) and appends it to pp's batch list. Returns
+ * SAMSA_ERR_NONE, or a builder error, and then the messages taken are
+ * failed into *failed (the caller reports them). */
+samsa_err_t ppart_build_batch(ppart_t *pp, const client_config_t *cfg, int64_t producer_id,
+                              int16_t producer_epoch, pmsg_queue_t *failed);
+
+/* The batch of pp that may be sent now, or NULL: the oldest one not in
+ * flight, provided that fewer than max_in_flight are, its retry backoff is
+ * over and, when it is a retry, nothing older is still in flight (so that
+ * a retried batch never overtakes, nor is overtaken by, another). */
+pbatch_t *ppart_next_sendable(const ppart_t *pp, int max_in_flight, int64_t now_ms);
+
+/* Splits b (not in flight, two records or more), which the broker found
+ * too large, into batches of half its records each, rebuilt at b's place in
+ * pp's list with b's sequences (so later batches keep theirs), marked as
+ * retries due at now_ms. b is freed. Returns SAMSA_ERR_NONE, or the
+ * builder's error with the messages it could not place moved to *failed
+ * (then the partition's sequences have a gap). */
+samsa_err_t ppart_split_batch(ppart_t *pp, pbatch_t *b, const client_config_t *cfg,
+                              int64_t producer_id, int16_t producer_epoch, int64_t now_ms,
+                              pmsg_queue_t *failed);
+
+/* Unlinks b from its partition's list; the caller owns it. */
+void ppart_remove_batch(ppart_t *pp, pbatch_t *b);
+
+/* Frees a batch (its messages must have been moved out). */
+void pbatch_free(pbatch_t *b);
+
+/* Renumbers pp's batches from sequence 0 with a new producer id and epoch,
+ * recomputing each batch's CRC, and sets next_sequence after them. */
+void ppart_restamp(ppart_t *pp, int64_t producer_id, int16_t producer_epoch);
+
+/* ---- producer_io.c ---- */
+
+/* Sets up the I/O side (cluster from p->cfg). Returns SAMSA_ERR_NONE or an
+ * error with errbuf filled. */
+samsa_err_t producer_io_init(samsa_producer_t *p, char *errbuf, size_t errlen);
+
+/* Loop thread: takes the input queue and runs a round. */
+void producer_io_drain(void *producer);
+
+/* After the loop thread stopped: fails everything still held with
+ * SAMSA_ERR__DESTROYED into the report queue and frees the I/O state. */
+void producer_io_shutdown(samsa_producer_t *p);
+
+/* Moves finished messages to the report queue and wakes poll(). Any thread
+ * holding no producer lock. */
+void producer_report(samsa_producer_t *p, pmsg_queue_t *done);
+
+#endif /* SAMSA_CLIENT_PRODUCER_INT_H */
