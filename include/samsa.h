@@ -387,6 +387,13 @@ SAMSA_API samsa_producer_t *samsa_producer_new_kv(const char *const *keys,
                                                   const samsa_producer_callbacks_t *callbacks,
                                                   char *errstr, size_t errlen);
 
+/* The same from a samsa_conf_t. On success the producer owns conf and frees
+ * it (the caller must not use it again); on failure (NULL, errstr filled)
+ * conf stays the caller's. Any thread. */
+SAMSA_API samsa_producer_t *samsa_producer_new(samsa_conf_t *conf,
+                                               const samsa_producer_callbacks_t *callbacks,
+                                               char *errstr, size_t errlen);
+
 /* Flags of samsa_produce_args_t. */
 #define SAMSA_MSG_F_LEND 0x1 /* key and value are not copied: the caller keeps them alive
                                 and unchanged until the message's delivery report */

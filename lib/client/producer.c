@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "base/clock.h"
+#include "base/conf.h"
 #include "client/producer_int.h"
 
 #define RECORD_OVERHEAD_BYTES 64 /* a record's framing beside key, value and headers, at most */
@@ -39,6 +40,36 @@ static void destroy(samsa_producer_t *p)
     pthread_cond_destroy(&p->space_cond);
     pthread_mutex_destroy(&p->lock);
     free(p);
+}
+
+SAMSA_API samsa_producer_t *samsa_producer_new(samsa_conf_t *conf,
+                                               const samsa_producer_callbacks_t *callbacks,
+                                               char *errstr, size_t errlen)
+{
+    if (!conf) {
+        if (errstr && errlen)
+            snprintf(errstr, errlen, "conf is NULL");
+        return NULL;
+    }
+    size_t n = conf_count(conf);
+    const char **keys = calloc(n + 1, sizeof(*keys));
+    const char **values = calloc(n + 1, sizeof(*values));
+    samsa_producer_t *p = NULL;
+    if (!keys || !values) {
+        if (errstr && errlen)
+            snprintf(errstr, errlen, "out of memory");
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            keys[i] = conf_entry(conf, i)->key;
+            values[i] = conf_entry(conf, i)->value;
+        }
+        p = samsa_producer_new_kv(keys, values, n, callbacks, errstr, errlen);
+    }
+    free(keys);
+    free(values);
+    if (p)
+        samsa_conf_free(conf);
+    return p;
 }
 
 SAMSA_API samsa_producer_t *samsa_producer_new_kv(const char *const *keys,
