@@ -228,7 +228,8 @@ samsa_err_t log_dir_discover(const log_dir_t *ld, log_partition_id_t **out, size
         struct dirent *ent;
         while ((ent = readdir(d)) != NULL) {
             log_partition_id_t id = {.dir_index = i};
-            if (ent->d_name[0] == '.')
+            /* hidden entries and the broker's meta.properties are not ours */
+            if (ent->d_name[0] == '.' || strcmp(ent->d_name, "meta.properties") == 0)
                 continue;
             if (!partition_dir_parse(ent->d_name, &id) ||
                 (ent->d_type != DT_DIR && ent->d_type != DT_UNKNOWN)) {

@@ -2,12 +2,16 @@
 # pyenv.sh: prints the path of a Python virtual environment holding the
 # Kafka clients and codecs the tests use, creating it on first use under
 # ${SAMSA_CACHE:-$HOME/.cache/samsa}. Versions are pinned.
+# Concurrent callers (test scripts run side by side) take a lock, so one
+# builds the environment while the others wait for it.
 set -e
 cache=${SAMSA_CACHE:-$HOME/.cache/samsa}
 venv="$cache/venv-tests"
 pkgs="kafka-python==3.0.12 confluent-kafka==2.16.1 python-snappy==0.7.3 cramjam==2.14.0 lz4==4.4.5 zstandard==0.25.0"
+mkdir -p "$cache"
+exec 9> "$cache/venv-tests.lock"
+flock 9
 if [ ! -f "$venv/.pkgs" ] || [ "$(cat "$venv/.pkgs")" != "$pkgs" ]; then
-    mkdir -p "$cache"
     rm -rf "$venv"
     python3 -m venv "$venv" >&2
     # shellcheck disable=SC2086
