@@ -6,6 +6,8 @@
 #include "broker/broker_int.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -215,6 +217,13 @@ fail:
 static void *broker_thread(void *arg)
 {
     struct broker *b = arg;
+    /* sendfile() to a peer that went away raises SIGPIPE in the thread
+     * that called it; blocked here, it never reaches the embedding
+     * program. */
+    sigset_t pipe_set;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
     loop_run(b->loop);
     return NULL;
 }

@@ -16,13 +16,14 @@
  * every request before it has been written.
  *
  * Writing: a response is its encoded bytes (size, header, body) with gaps
- * where records that live in the log go (proto_splices_t). One sendmsg sends
- * the buffer pieces and the records straight from the log's mapping (for
- * several answered requests at once), so record bytes are never copied in
- * user space; writev from the mapping rather than sendfile because one call
- * then covers a whole response, header and records together. Partial writes resume where
- * they stopped when the socket is writable again; the request, and the log
- * reads its records come from, are released once the last byte is out.
+ * where records that live in the log go (proto_splices_t). The buffer
+ * pieces go out with sendmsg (those of several answered requests at once),
+ * the records with sendfile from the segment file: record bytes are never
+ * copied in user space, and never mapped into the broker either, so they
+ * do not count as its memory however much is fetched. Partial writes
+ * resume where they stopped when the socket is writable again; the
+ * request, and the log reads its records come from, are released once the
+ * last byte is out.
  *
  * Closing: never from inside a handler's call chain (a handler may still be
  * walking lists that the close would change): conn_close_soon() stops the
@@ -34,6 +35,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -126,6 +128,13 @@ static void req_release(conn_req_t *cr)
  * odd ones the spliced records. */
 static size_t piece_count(const conn_req_t *cr) { return 2 * cr->splices.count + 1; }
 
+/* The log read behind piece k when it is records that live in a segment
+ * file (sent with sendfile), else NULL. */
+static const log_read_t *piece_file(const conn_req_t *cr, size_t k)
+{
+    return k % 2 ? cr->splices.items[k / 2].records->source : NULL;
+}
+
 static void piece_get(const conn_req_t *cr, size_t k, const uint8_t **data, size_t *len)
 {
     if (k % 2) {
@@ -189,8 +198,15 @@ static void conn_flush(conn_t *c)
         int n = 0;
         size_t off = c->write_off;
         size_t k = c->write_piece;
-        for (conn_req_t *cr = c->head; cr && cr->done && n < CONN_IOV_MAX; cr = cr->next) {
+        const log_read_t *file = piece_file(c->head, k);
+        bool stop = false;
+        for (conn_req_t *cr = c->head; cr && cr->done && n < CONN_IOV_MAX && !file && !stop;
+             cr = cr->next) {
             for (; k < piece_count(cr) && n < CONN_IOV_MAX; k++) {
+                if (piece_file(cr, k)) {
+                    stop = true; /* the buffer pieces before it go first */
+                    break;
+                }
                 const uint8_t *data;
                 size_t len;
                 piece_get(cr, k, &data, &len);
@@ -203,12 +219,24 @@ static void conn_flush(conn_t *c)
             }
             k = 0;
         }
-        if (n == 0)
-            break; /* cannot happen: the head has an unwritten byte */
-        /* sendmsg rather than writev: MSG_NOSIGNAL keeps a peer that went
-         * away from raising SIGPIPE in the embedding process. */
-        struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)n};
-        ssize_t w = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
+        ssize_t w;
+        if (file) {
+            /* Records go from the segment file to the socket in the
+             * kernel: no copy, and the pages never count as the broker's
+             * memory. The broker thread blocks SIGPIPE (broker.c). */
+            const uint8_t *data;
+            size_t len;
+            piece_get(c->head, c->write_piece, &data, &len);
+            off_t pos = (off_t)(file->file_position + (data - file->data) + (int64_t)c->write_off);
+            w = sendfile(c->fd, file->fd, &pos, len - c->write_off);
+        } else {
+            if (n == 0)
+                break; /* cannot happen: the head has an unwritten byte */
+            /* sendmsg rather than writev: MSG_NOSIGNAL keeps a peer that
+             * went away from raising SIGPIPE in the embedding process. */
+            struct msghdr msg = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+            w = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
+        }
         if (w < 0) {
             if (errno == EINTR)
                 continue;
