@@ -161,6 +161,9 @@ install: all
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libsamsa.so
 	install -m 644 include/samsa.h $(DESTDIR)$(INCLUDEDIR)/
 	install -m 644 $(B)/samsa.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	for d in man/man*; do \
+	  install -d $(DESTDIR)$(MANDIR)/$$(basename $$d) && install -m 644 $$d/* $(DESTDIR)$(MANDIR)/$$(basename $$d)/; \
+	done
 	$(if $(PROG_SRCS),install -d $(DESTDIR)$(BINDIR) && install -m 755 $(SAMSA_BIN) $(DESTDIR)$(BINDIR)/)
 
 clean:

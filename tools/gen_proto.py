@@ -101,6 +101,9 @@ CHANGES = {
                                   "default": "false"})],
 }
 
+# Messages that also have a hand-written decoder, and its file.
+FAST_DECODERS = {"produce_request": "lib/proto/produce_fast.c"}
+
 MAX_VERSION = 0x7FFF
 C_KEYWORDS = {"default", "int", "char", "long", "short", "signed", "unsigned", "struct", "union",
               "register", "static", "const", "volatile", "auto", "extern", "break", "case",
@@ -256,6 +259,17 @@ class Gen:
             out.append("} %s_t;" % cname)
             out.append("")
         out.append("extern const proto_struct_t %s_desc;" % self.prefix)
+        if self.prefix in FAST_DECODERS:
+            out.append("")
+            pad = " " * (len(self.prefix) + 20)
+            out.append("/* Hand-written decoder and encoder, used by proto_decode and proto_encode")
+            out.append(" * (see %s). */" % FAST_DECODERS[self.prefix])
+            out.append("samsa_err_t %s_decode(reader_t *r, int16_t version, bool flexible, arena_t *arena,"
+                       % self.prefix)
+            out.append("%s%s_t *out);" % (pad, self.prefix))
+            out.append("samsa_err_t %s_encode(const %s_t *msg, int16_t version, bool flexible,"
+                       % (self.prefix, self.prefix))
+            out.append("%sbuf_t *out, proto_splices_t *splices);" % pad)
         return out
 
     def version_note(self, f, vers):

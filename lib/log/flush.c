@@ -4,14 +4,18 @@
  *
  * Group commit: one thread at a time syncs a partition (pl->flushing). It
  * notes the log end, drops the lock for the fdatasync, and then declares
- * everything below that end durable. Appends that arrive meanwhile are
- * covered by the next sync, which whoever waits next starts: one fdatasync
- * serves every append that came in while the previous one ran.
+ * everything below that end durable. Threads that need a durable offset
+ * while a sync runs queue as waiters, each sleeping on its own semaphore.
+ * When the sync ends, its thread wakes exactly the waiters it covered and,
+ * if any remain (their appends came in during the sync), hands the next
+ * sync to the first of them at once: one fdatasync serves every append that
+ * came in while the previous one ran, nobody waits on a sync that would not
+ * cover them, and the disk never idles while acknowledgments are pending.
  */
 #include "log/log_int.h"
 
 #include <errno.h>
-#include <sched.h>
+#include <semaphore.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -49,6 +53,44 @@ static int64_t recovery_point(const partition_log_t *pl)
     return pl->next_offset;
 }
 
+struct durable_waiter {
+    durable_waiter_t *next;
+    int64_t end_offset;  /* waits until durable_offset >= this */
+    sem_t wake;
+    enum { WAITER_QUEUED, WAITER_DONE, WAITER_LEAD } state;
+    samsa_err_t err;     /* for WAITER_DONE */
+};
+
+/* After a sync ended (or failed to start): wakes the waiters it covered
+ * (all of them when the partition failed, with the error) and, when others
+ * remain and nobody syncs, the first of them to lead the next sync. A
+ * waiter is unlinked before its semaphore is posted and never touched
+ * after. Lock held. */
+static void waiters_wake(partition_log_t *pl)
+{
+    durable_waiter_t **link = &pl->waiters, *w, *lead = NULL;
+    pl->waiters_tail = NULL;
+    while ((w = *link) != NULL) {
+        if (pl->failed || w->end_offset <= pl->durable_offset) {
+            *link = w->next;
+            w->err = pl->failed ? SAMSA_ERR__STORAGE : SAMSA_ERR_NONE;
+            w->state = WAITER_DONE;
+            sem_post(&w->wake);
+        } else {
+            pl->waiters_tail = w;
+            link = &w->next;
+        }
+    }
+    if (pl->waiters && !pl->flushing) {
+        lead = pl->waiters;
+        pl->waiters = lead->next;
+        if (!pl->waiters)
+            pl->waiters_tail = NULL;
+        lead->state = WAITER_LEAD;
+        sem_post(&lead->wake);
+    }
+}
+
 /* One sync. Called and returns with pl->lock held and pl->flushing false;
  * drops the lock while syncing. *advanced is set to the new durable end
  * when it moved (for the on_durable callback), else -1. */
@@ -57,8 +99,10 @@ static samsa_err_t flush_locked(partition_log_t *pl, int64_t *advanced)
     int e = 0;
     *advanced = -1;
     flush_item_t *items = malloc(pl->segment_count * sizeof(*items));
-    if (!items)
+    if (!items) {
+        waiters_wake(pl); /* someone else may have the memory to try */
         return SAMSA_ERR__NOMEM;
+    }
     size_t n = 0;
     for (size_t i = 0; i < pl->segment_count; i++) {
         log_segment_t *seg = pl->segments[i];
@@ -109,6 +153,7 @@ static samsa_err_t flush_locked(partition_log_t *pl, int64_t *advanced)
         if (rp > pl->recovery_point)
             err = partition_write_checkpoint(pl, rp);
     }
+    waiters_wake(pl);
     pthread_cond_broadcast(&pl->durable_cond);
     return err;
 }
@@ -135,28 +180,34 @@ samsa_err_t partition_log_flush(partition_log_t *pl)
     return err;
 }
 
-/* Before leading a sync, lets appenders that are about to append (often
- * the ones the previous sync just released) get their batches in, so that
- * syncs alternate less between tiny and large groups. Returns whether this
- * thread should still sync. Lock held. */
-static bool gather_appends(partition_log_t *pl, int64_t end_offset)
+/* Queues w for end_offset and sleeps until a sync covers it (returns true,
+ * w->err set) or it is handed the next sync (returns false, lock held
+ * again). Called with the lock held; returns without it when done. */
+static bool waiter_sleep(partition_log_t *pl, durable_waiter_t *w, int64_t end_offset)
 {
-    int64_t seen = -1;
-    for (int i = 0; i < 8 && pl->next_offset != seen; i++) {
-        seen = pl->next_offset;
-        pthread_mutex_unlock(&pl->lock);
-        sched_yield();
-        pthread_mutex_lock(&pl->lock);
-        if (pl->flushing || pl->failed || pl->durable_offset >= end_offset)
-            return false;
-    }
-    return true;
+    w->next = NULL;
+    w->end_offset = end_offset;
+    w->state = WAITER_QUEUED;
+    if (pl->waiters_tail)
+        pl->waiters_tail->next = w;
+    else
+        pl->waiters = w;
+    pl->waiters_tail = w;
+    pthread_mutex_unlock(&pl->lock);
+    while (sem_wait(&w->wake) != 0)
+        ; /* EINTR */
+    if (w->state == WAITER_DONE)
+        return true;
+    pthread_mutex_lock(&pl->lock);
+    return false;
 }
 
 samsa_err_t partition_log_wait_durable(partition_log_t *pl, int64_t end_offset)
 {
     samsa_err_t err = SAMSA_ERR_NONE;
     int64_t advanced = -1;
+    durable_waiter_t w;
+    sem_init(&w.wake, 0, 0);
     pthread_mutex_lock(&pl->lock);
     if (end_offset > pl->next_offset)
         err = SAMSA_ERR__INVALID_ARG;
@@ -164,8 +215,11 @@ samsa_err_t partition_log_wait_durable(partition_log_t *pl, int64_t end_offset)
         if (pl->failed) {
             err = SAMSA_ERR__STORAGE;
         } else if (pl->flushing) {
-            pthread_cond_wait(&pl->durable_cond, &pl->lock);
-        } else if (gather_appends(pl, end_offset)) {
+            if (waiter_sleep(pl, &w, end_offset)) {
+                err = w.err;
+                goto out;
+            }
+        } else {
             int64_t adv;
             err = flush_locked(pl, &adv);
             if (adv > advanced)
@@ -173,6 +227,8 @@ samsa_err_t partition_log_wait_durable(partition_log_t *pl, int64_t end_offset)
         }
     }
     pthread_mutex_unlock(&pl->lock);
+out:
+    sem_destroy(&w.wake);
     notify_durable(pl, advanced);
     return err;
 }

@@ -167,8 +167,9 @@ partition_log_t *partition_log_open(const char *dir, const char *topic, int32_t 
  * its indexes and writes the clean-shutdown marker so the next open skips
  * recovery; without, just releases memory and files (as a crash would, for
  * tests). Reads still held stay valid until released. The caller removes
- * pl from its flusher first. Returns the first error met while flushing
- * (pl is freed anyway). */
+ * pl from its flusher first. Returns the first error met while flushing,
+ * or SAMSA_ERR__STORAGE when a clean close was asked of a failed partition
+ * (it closes unclean: the next open recovers); pl is freed anyway. */
 samsa_err_t partition_log_close(partition_log_t *pl, bool clean);
 
 /* Appends the batches at batches[0..len), one or more concatenated

@@ -145,9 +145,18 @@ void segment_file_name(const log_segment_t *seg, const char *suffix, char *out, 
 
 /* ---- partition.c / flush.c ---------------------------------------------- */
 
+/* A thread in partition_log_wait_durable() while another syncs: queued on
+ * the partition (under its lock) and woken through its own semaphore, so a
+ * finished sync wakes exactly the waiters it covered, plus one to lead the
+ * next sync. Lives on the waiting thread's stack. */
+typedef struct durable_waiter durable_waiter_t;
+
+
 struct partition_log {
     pthread_mutex_t lock;
     pthread_cond_t durable_cond; /* signalled when a flush ends */
+    durable_waiter_t *waiters;   /* FIFO of threads waiting for a durable offset */
+    durable_waiter_t *waiters_tail;
     char *dir;                   /* the partition directory */
     char name[300];              /* "<topic>-<partition>" */
     int dir_fd;
@@ -162,7 +171,7 @@ struct partition_log {
     int64_t recovery_point;      /* as written in the checkpoint */
     int64_t unflushed_messages;
     int64_t last_flush_mono_ms;
-    bool flushing;               /* a thread is syncing outside the lock */
+    bool flushing;               /* a thread runs an exclusive sync outside the lock */
     bool dir_dirty;              /* files were created or removed since the last sync */
     bool failed;                 /* a sync failed: appends refused */
     log_flusher_t *flusher;      /* woken by on-ack appends, or NULL */

@@ -212,8 +212,10 @@ static samsa_err_t list_segments(partition_log_t *pl, int64_t **bases, size_t *n
                 cap *= 2;
             }
             (*bases)[(*n)++] = base;
-        } else if (suffix && (strcmp(suffix, "index") == 0 || strcmp(suffix, "timeindex") == 0)) {
-            continue;
+        } else if (suffix && (strcmp(suffix, "index") == 0 || strcmp(suffix, "timeindex") == 0 ||
+                              strcmp(suffix, "snapshot") == 0 ||
+                              strcmp(suffix, "snapshot.tmp") == 0)) {
+            continue; /* indexes; producer-state snapshots (broker/producer_state.c) */
         } else if (strcmp(name, LOG_CHECKPOINT_FILE ".tmp") == 0 ||
                    strcmp(name, LOG_CLEAN_FILE ".tmp") == 0) {
             unlinkat(pl->dir_fd, name, 0); /* a write that a crash interrupted */
@@ -403,6 +405,8 @@ samsa_err_t partition_log_close(partition_log_t *pl, bool clean)
             err = SAMSA_ERR__STORAGE;
         if (err)
             slog_error(LOG_MODULE, "%s: unclean close: %s", pl->name, samsa_err_name(err));
+    } else if (clean && pl->failed) {
+        err = SAMSA_ERR__STORAGE; /* no clean-shutdown marker: the next open recovers */
     }
     for (size_t i = 0; i < pl->segment_count; i++)
         segment_unref(pl->segments[i]);

@@ -6,6 +6,8 @@
 
 #include <stdlib.h>
 
+#include "proto/msg_produce.h"
+
 size_t proto_elem_size(const proto_field_t *f)
 {
     switch (f->type & ~PT_ARRAY) {
@@ -252,6 +254,16 @@ static void decode_struct(decoder_t *d, const proto_struct_t *desc, reader_t *r,
 samsa_err_t proto_decode(const proto_struct_t *desc, int16_t version, bool flexible, reader_t *r,
                          arena_t *arena, void *msg)
 {
+    if (desc == &produce_request_desc) {
+        memset(msg, 0, desc->size);
+        return produce_request_decode(r, version, flexible, arena, msg);
+    }
+    return proto_decode_generic(desc, version, flexible, r, arena, msg);
+}
+
+samsa_err_t proto_decode_generic(const proto_struct_t *desc, int16_t version, bool flexible,
+                                 reader_t *r, arena_t *arena, void *msg)
+{
     decoder_t d = {version, flexible, arena, false};
     memset(msg, 0, desc->size);
     decode_struct(&d, desc, r, msg);
@@ -292,23 +304,21 @@ static bool null_ok(encoder_t *e, const proto_field_t *f, int32_t len)
     return true;
 }
 
-static void add_splice(encoder_t *e, const proto_records_t *rec)
+samsa_err_t proto_splice_add(proto_splices_t *s, size_t buf_pos, const proto_records_t *rec)
 {
-    proto_splices_t *s = e->splices;
     if (s->count == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 8;
         proto_splice_t *items = realloc(s->items, cap * sizeof(*items));
-        if (!items) {
-            e->nomem = true;
-            return;
-        }
+        if (!items)
+            return SAMSA_ERR__NOMEM;
         s->items = items;
         s->cap = cap;
     }
-    s->items[s->count].buf_pos = e->out->len;
+    s->items[s->count].buf_pos = buf_pos;
     s->items[s->count].records = rec;
     s->count++;
     s->total_bytes += (size_t)rec->len;
+    return SAMSA_ERR_NONE;
 }
 
 static void encode_value(encoder_t *e, const proto_field_t *f, uint8_t type, const void *p)
@@ -349,8 +359,10 @@ static void encode_value(encoder_t *e, const proto_field_t *f, uint8_t type, con
         write_length(e, rec->len, false);
         if (rec->len <= 0)
             break;
-        if (rec->source && e->splices)
-            add_splice(e, rec);
+        if (rec->source && e->splices) {
+            if (proto_splice_add(e->splices, e->out->len, rec))
+                e->nomem = true;
+        }
         else
             buf_put(out, rec->data, (size_t)rec->len);
         break;
@@ -465,6 +477,14 @@ static void encode_struct(encoder_t *e, const proto_struct_t *desc, const void *
 
 samsa_err_t proto_encode(const proto_struct_t *desc, int16_t version, bool flexible,
                          const void *msg, buf_t *out, proto_splices_t *splices)
+{
+    if (desc == &produce_request_desc)
+        return produce_request_encode(msg, version, flexible, out, splices);
+    return proto_encode_generic(desc, version, flexible, msg, out, splices);
+}
+
+samsa_err_t proto_encode_generic(const proto_struct_t *desc, int16_t version, bool flexible,
+                                 const void *msg, buf_t *out, proto_splices_t *splices)
 {
     encoder_t e = {version, flexible, out, splices, false, false};
     encode_struct(&e, desc, msg);

@@ -148,6 +148,11 @@ void proto_init(const proto_struct_t *desc, void *msg);
 samsa_err_t proto_decode(const proto_struct_t *desc, int16_t version, bool flexible, reader_t *r,
                          arena_t *arena, void *msg);
 
+/* proto_decode without the hand-written fast paths (Produce requests, in
+ * produce_fast.c), for the tests that compare the two. */
+samsa_err_t proto_decode_generic(const proto_struct_t *desc, int16_t version, bool flexible,
+                                 reader_t *r, arena_t *arena, void *msg);
+
 /* Appends the encoding of msg at the given version to out. Fields the version
  * lacks are left out. With splices non-NULL, records that have a source are
  * not copied but noted there (see proto_splice_t). Returns SAMSA_ERR_NONE,
@@ -157,6 +162,13 @@ samsa_err_t proto_decode(const proto_struct_t *desc, int16_t version, bool flexi
 samsa_err_t proto_encode(const proto_struct_t *desc, int16_t version, bool flexible,
                          const void *msg, buf_t *out, proto_splices_t *splices);
 
+/* proto_encode without the hand-written fast paths. */
+samsa_err_t proto_encode_generic(const proto_struct_t *desc, int16_t version, bool flexible,
+                                 const void *msg, buf_t *out, proto_splices_t *splices);
+
+/* Notes that rec's bytes go at buf_pos of the encoded buffer. Returns
+ * SAMSA_ERR__NOMEM when the list cannot grow. */
+samsa_err_t proto_splice_add(proto_splices_t *s, size_t buf_pos, const proto_records_t *rec);
 void proto_splices_free(proto_splices_t *s);
 
 /* ---- headers and frames --------------------------------------------- */

@@ -32,6 +32,13 @@ typedef struct produce_request {
 
 extern const proto_struct_t produce_request_desc;
 
+/* Hand-written decoder and encoder, used by proto_decode and proto_encode
+ * (see lib/proto/produce_fast.c). */
+samsa_err_t produce_request_decode(reader_t *r, int16_t version, bool flexible, arena_t *arena,
+                                   produce_request_t *out);
+samsa_err_t produce_request_encode(const produce_request_t *msg, int16_t version, bool flexible,
+                                   buf_t *out, proto_splices_t *splices);
+
 typedef struct produce_response_batch_index_and_error_message {
     int32_t batch_index; /* v8+ */
     proto_str_t batch_index_error_message; /* v8+, nullable */

@@ -27,6 +27,7 @@ int main(void)
         ((uint8_t *)records)[i] = (uint8_t)(i * 131);
     const proto_api_t *api = proto_api(API_PRODUCE);
     const int16_t version = 11;
+    const bool flexible = proto_api_flexible(api, version);
 
     static produce_request_topic_produce_data_t topics[TOPICS];
     static produce_request_partition_produce_data_t parts[TOPICS][PARTITIONS];
@@ -59,7 +60,7 @@ int main(void)
     /* warm up both paths */
     for (int i = 0; i < 50; i++) {
         buf_reset(&out);
-        proto_encode(api->request, version, false, &req, &out, NULL);
+        proto_encode(api->request, version, flexible, &req, &out, NULL);
         memcpy(copy, records, TOTAL_BYTES);
     }
 
@@ -68,7 +69,7 @@ int main(void)
     {
         produce_request_t back;
         reader_t r = reader_make(out.data, out.len);
-        if (proto_decode(api->request, version, false, &r, &arena, &back))
+        if (proto_decode(api->request, version, flexible, &r, &arena, &back))
             return 1;
         for (int t = 0; t < TOPICS; t++)
             for (int p = 0; p < PARTITIONS; p++)
@@ -96,7 +97,7 @@ int main(void)
             best_flat = t0 - tf;
         for (int i = 0; i < rounds; i++) {
             buf_reset(&out);
-            if (proto_encode(api->request, version, false, &req, &out, NULL))
+            if (proto_encode(api->request, version, flexible, &req, &out, NULL))
                 return 1;
         }
         double t1b = bench_now();
@@ -104,7 +105,7 @@ int main(void)
             produce_request_t back;
             reader_t r = reader_make(out.data, out.len);
             arena_reset(&arena);
-            if (proto_decode(api->request, version, false, &r, &arena, &back))
+            if (proto_decode(api->request, version, flexible, &r, &arena, &back))
                 return 1;
             bench_keep((uint64_t)back.topic_data[3].partition_data[7].records.len);
         }
@@ -142,7 +143,7 @@ int main(void)
             buf_reset(&out);
             splices.count = 0;
             splices.total_bytes = 0;
-            if (proto_encode(api->request, version, false, &req, &out, &splices))
+            if (proto_encode(api->request, version, flexible, &req, &out, &splices))
                 return 1;
         }
         double b = bench_now();

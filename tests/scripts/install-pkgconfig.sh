@@ -8,7 +8,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 make -s install SANITIZE= BUILD="$tmp/build" PREFIX=/opt/samsa DESTDIR="$tmp/root" >/dev/null
 root="$tmp/root/opt/samsa"
-for f in lib/libsamsa.a lib/libsamsa.so lib/libsamsa.so.0 include/samsa.h lib/pkgconfig/samsa.pc; do
+for f in lib/libsamsa.a lib/libsamsa.so lib/libsamsa.so.0 include/samsa.h lib/pkgconfig/samsa.pc \
+    share/man/man3/samsa.3; do
     [ -e "$root/$f" ] || { echo "missing $f"; exit 1; }
 done
 [ "$(readlink "$root/lib/libsamsa.so")" = libsamsa.so.0 ] || { echo "bad libsamsa.so link"; exit 1; }

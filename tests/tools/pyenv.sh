@@ -5,7 +5,7 @@
 set -e
 cache=${SAMSA_CACHE:-$HOME/.cache/samsa}
 venv="$cache/venv-tests"
-pkgs="kafka-python==3.0.12 python-snappy==0.7.3 cramjam==2.14.0 lz4==4.4.5 zstandard==0.25.0"
+pkgs="kafka-python==3.0.12 confluent-kafka==2.16.1 python-snappy==0.7.3 cramjam==2.14.0 lz4==4.4.5 zstandard==0.25.0"
 if [ ! -f "$venv/.pkgs" ] || [ "$(cat "$venv/.pkgs")" != "$pkgs" ]; then
     mkdir -p "$cache"
     rm -rf "$venv"

@@ -876,11 +876,17 @@ static void *append_durably(void *arg)
 
 START_TEST(concurrent_durable_appends_get_distinct_offsets)
 {
-    for (int mode = 0; mode < 2; mode++) {
+    /* pwrite, mmap, and pwrite with a flusher thread syncing too */
+    for (int mode = 0; mode < 3; mode++) {
         log_config_t cfg = small_config();
-        cfg.write_mode = mode ? LOG_WRITE_MMAP : LOG_WRITE_PWRITE;
+        cfg.write_mode = mode == 1 ? LOG_WRITE_MMAP : LOG_WRITE_PWRITE;
         cfg.flush_on_ack = true;
         partition_log_t *pl = open_log(&cfg);
+        log_flusher_t *fl = NULL;
+        if (mode == 2) {
+            ck_assert_ptr_nonnull(fl = log_flusher_start(0, errbuf, sizeof(errbuf)));
+            ck_assert_int_eq(log_flusher_add(fl, pl), SAMSA_ERR_NONE);
+        }
         int64_t start = partition_log_end_offset(pl);
         appender_t ap[8];
         pthread_t th[8];
@@ -901,6 +907,10 @@ START_TEST(concurrent_durable_appends_get_distinct_offsets)
         }
         ck_assert_int_eq(partition_log_end_offset(pl), start + 800);
         ck_assert_int_eq(partition_log_durable_offset(pl), start + 800);
+        if (fl) {
+            log_flusher_remove(fl, pl);
+            log_flusher_stop(fl);
+        }
         partition_log_close(pl, true);
     }
 }

@@ -4,6 +4,8 @@
 #
 #   kafka.sh start DIR     format DIR, start the node, wait until it serves
 #   kafka.sh stop DIR      stop it (TERM, then KILL after a grace period)
+#   kafka.sh restart DIR   stop it and start it again on the same ports,
+#                          keeping its data
 #   kafka.sh status DIR    exit 0 if it is running
 #
 # After `start`, DIR holds:
@@ -25,6 +27,8 @@
 #   KAFKA_MAX_SECONDS  hard lifetime limit of the server (default 3600)
 #   KAFKA_PROXY_PORT   see proxied_upstream above
 #   KAFKA_EXTRA_PROPS  extra lines appended to server.properties
+#   KAFKA_LOG4J_EXTRA  extra lines appended to DIR/log4j2.properties (e.g.
+#                      the request logger at DEBUG, to see every request)
 #
 # Everything listens on 127.0.0.1 only, on ports picked free at start.
 # Callers should `trap 'kafka.sh stop DIR' EXIT`.
@@ -36,7 +40,7 @@ tools="$here/../../tools"
 die() { echo "kafka.sh: $*" >&2; exit 1; }
 log() { echo "kafka.sh: $*" >&2; }
 
-usage() { die "usage: kafka.sh start|stop|status DIR"; }
+usage() { die "usage: kafka.sh start|stop|restart|status DIR"; }
 
 # Print N distinct currently-free loopback TCP ports.
 free_ports() {
@@ -66,6 +70,56 @@ is_running() {
     [[ -f "$dir/pid" ]] || return 1
     pid=$(cat "$dir/pid")
     [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null
+}
+
+# Set the caller's array jvm to the java command line for DIR and the jar
+# directory LIBS.
+jvm_command() {
+    jvm=(java ${KAFKA_HEAP_OPTS:--Xms256m -Xmx1g}
+         -XX:+UseG1GC -Djava.awt.headless=true
+         -Dlog4j2.configurationFile="$1/log4j2.properties"
+         -cp "$2/*")
+}
+
+# Start the node of DIR (configured and formatted) in the background and
+# wait until it serves on PORT; XPORT is the proxied listener's port.
+launch() {
+    local dir=$1 libs=$2 port=$3 xport=$4
+    local jvm
+    jvm_command "$dir" "$libs"
+    # setsid: a Ctrl-C in the caller's terminal must not reach the JVM
+    # directly (stop does an orderly shutdown).  timeout: a forgotten
+    # server dies on its own.  The shell writes its pid, then execs
+    # timeout, which forwards TERM to java.
+    setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$dir/pid" \
+        timeout --kill-after=30 "${KAFKA_MAX_SECONDS:-3600}" \
+        "${jvm[@]}" kafka.Kafka "$dir/server.properties" \
+        </dev/null >"$dir/stdout.log" 2>&1 &
+    local i=0
+    while [[ ! -s "$dir/pid" ]] && ((i++ < 50)); do sleep 0.1; done
+    [[ -s "$dir/pid" ]] || die "launcher did not start"
+
+    local limit=${KAFKA_START_TIMEOUT:-90} t0=$SECONDS
+    while :; do
+        if ! is_running "$dir"; then
+            tail -n 40 "$dir/stdout.log" "$dir/server.log" >&2 2>/dev/null || true
+            die "broker exited during startup (logs in $dir)"
+        fi
+        if python3 "$tools/kprobe.py" "127.0.0.1:$port" >/dev/null 2>&1; then
+            break
+        fi
+        if ((SECONDS - t0 >= limit)); then
+            tail -n 40 "$dir/server.log" >&2 2>/dev/null || true
+            do_stop "$dir"
+            die "broker not ready after ${limit}s"
+        fi
+        sleep 0.5
+    done
+    echo "127.0.0.1:$port" >"$dir/bootstrap"
+    if [[ -n "${KAFKA_PROXY_PORT:-}" ]]; then
+        echo "127.0.0.1:$xport" >"$dir/proxied_upstream"
+    fi
+    log "ready in $((SECONDS - t0))s: $(cat "$dir/bootstrap")"
 }
 
 do_start() {
@@ -141,11 +195,12 @@ appender.file.layout.pattern = [%d] %p %m (%c)%n
 rootLogger.level = INFO
 rootLogger.appenderRef.file.ref = FILE
 EOF
+    if [[ -n "${KAFKA_LOG4J_EXTRA:-}" ]]; then
+        printf '%s\n' "$KAFKA_LOG4J_EXTRA" >>"$dir/log4j2.properties"
+    fi
 
-    local jvm=(java ${KAFKA_HEAP_OPTS:--Xms256m -Xmx1g}
-               -XX:+UseG1GC -Djava.awt.headless=true
-               -Dlog4j2.configurationFile="$dir/log4j2.properties"
-               -cp "$libs/*")
+    local jvm
+    jvm_command "$dir" "$libs"
 
     log "formatting $dir/data"
     "${jvm[@]}" kafka.tools.StorageTool format --standalone \
@@ -156,39 +211,7 @@ EOF
     }
 
     log "starting broker on 127.0.0.1:$port (controller $cport)"
-    # setsid: a Ctrl-C in the caller's terminal must not reach the JVM
-    # directly (stop does an orderly shutdown).  timeout: a forgotten
-    # server dies on its own.  The shell writes its pid, then execs
-    # timeout, which forwards TERM to java.
-    setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$dir/pid" \
-        timeout --kill-after=30 "${KAFKA_MAX_SECONDS:-3600}" \
-        "${jvm[@]}" kafka.Kafka "$dir/server.properties" \
-        </dev/null >"$dir/stdout.log" 2>&1 &
-    local i=0
-    while [[ ! -s "$dir/pid" ]] && ((i++ < 50)); do sleep 0.1; done
-    [[ -s "$dir/pid" ]] || die "launcher did not start"
-
-    local limit=${KAFKA_START_TIMEOUT:-90} t0=$SECONDS
-    while :; do
-        if ! is_running "$dir"; then
-            tail -n 40 "$dir/stdout.log" "$dir/server.log" >&2 2>/dev/null || true
-            die "broker exited during startup (logs in $dir)"
-        fi
-        if python3 "$tools/kprobe.py" "127.0.0.1:$port" >/dev/null 2>&1; then
-            break
-        fi
-        if ((SECONDS - t0 >= limit)); then
-            tail -n 40 "$dir/server.log" >&2 2>/dev/null || true
-            do_stop "$dir"
-            die "broker not ready after ${limit}s"
-        fi
-        sleep 0.5
-    done
-    echo "127.0.0.1:$port" >"$dir/bootstrap"
-    if [[ -n "${KAFKA_PROXY_PORT:-}" ]]; then
-        echo "127.0.0.1:$xport" >"$dir/proxied_upstream"
-    fi
-    log "ready in $((SECONDS - t0))s: $(cat "$dir/bootstrap")"
+    launch "$dir" "$libs" "$port" "$xport"
 }
 
 do_stop() {
@@ -216,10 +239,30 @@ do_stop() {
     log "stopped"
 }
 
+# Stop the node of DIR and start it again on the same ports and data.
+do_restart() {
+    local dir=$1 port xport=""
+    dir=$(cd "$dir" && pwd)
+    [[ -f "$dir/server.properties" && -f "$dir/bootstrap" ]] || die "nothing started in $dir"
+    port=$(sed 's/.*://' "$dir/bootstrap")
+    if [[ -f "$dir/proxied_upstream" ]]; then
+        xport=$(sed 's/.*://' "$dir/proxied_upstream")
+    fi
+    local libs=${KAFKA_LIBS:-}
+    if [[ -z "$libs" ]]; then
+        libs=$("$here/fetch.sh")
+    fi
+    do_stop "$dir"
+    rm -f "$dir/bootstrap"
+    log "restarting broker on 127.0.0.1:$port"
+    launch "$dir" "$libs" "$port" "$xport"
+}
+
 [[ $# -eq 2 ]] || usage
 case $1 in
     start) do_start "$2" ;;
     stop) do_stop "$2" ;;
+    restart) do_restart "$2" ;;
     status) is_running "$2" ;;
     *) usage ;;
 esac
