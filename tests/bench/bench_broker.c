@@ -553,10 +553,40 @@ static void print_tail(const char *path)
 
 typedef struct {
     pid_t pid;          /* samsa: the broker; kafka: the java process */
+    bool is_child;      /* pid is this process's child (samsa) */
+    bool dead;          /* the process ended on its own (reaped when a child) */
+    char death[64];     /* how it ended */
     char bootstrap[96]; /* host:port */
     char host[64];
     int port;
 } broker_proc_t;
+
+/* The broker the clients are talking to, checked while they wait on it. */
+static broker_proc_t *current_broker;
+
+/* Whether the current broker's process has ended; the first time, says how
+ * into its death. */
+static bool broker_dead(void)
+{
+    broker_proc_t *b = current_broker;
+    if (!b || b->pid <= 0 || b->dead)
+        return b && b->dead;
+    int st;
+    if (b->is_child) {
+        if (waitpid(b->pid, &st, WNOHANG) != b->pid)
+            return false;
+        if (WIFSIGNALED(st))
+            snprintf(b->death, sizeof(b->death), "killed by signal %d", WTERMSIG(st));
+        else
+            snprintf(b->death, sizeof(b->death), "exit status %d", WEXITSTATUS(st));
+    } else {
+        if (kill(b->pid, 0) == 0 || errno != ESRCH)
+            return false;
+        snprintf(b->death, sizeof(b->death), "gone");
+    }
+    b->dead = true;
+    return true;
+}
 
 /* Starts samsa's broker on data_dir and times the fork to the first
  * ApiVersions answer into *ms; returns 0 or -1 with r->failed set. */
@@ -569,6 +599,8 @@ static int samsa_start(const char *samsa_bin, const char *data_dir, int launch, 
     char *argv[] = {(char *)samsa_bin, "broker", "--override", listeners, "--override", dirs, NULL};
     double t0 = bench_now();
     b->pid = spawn(argv, logs);
+    b->is_child = true;
+    b->dead = false;
     if (b->pid < 0) {
         fail_step(r, "samsa start %d: fork: %s", launch, strerror(errno));
         return -1;
@@ -614,8 +646,10 @@ static int kafka_java_pid(const char *kdir, broker_proc_t *b)
                 launcher = 0;
             fclose(f);
         }
-        if (launcher > 0 && (b->pid = child_named(launcher, "java")) > 0)
+        if (launcher > 0 && (b->pid = child_named(launcher, "java")) > 0) {
+            b->is_child = b->dead = false;
             return 0;
+        }
         usleep(10000);
     }
     return -1;
@@ -872,6 +906,11 @@ static double produce(const char *bootstrap, const char *topic, char *why, size_
         pending = left;
         long before = d.delivered + d.failed;
         rk.poll(h, pending ? 10 : 0);
+        if (pending && broker_dead()) {
+            snprintf(why, why_size, "produce to %s: the broker process died (%s) after %ld delivered",
+                     topic, current_broker->death, d.delivered);
+            goto out;
+        }
         if (d.delivered + d.failed != before || !pending)
             last_progress = bench_now();
         else if (bench_now() - last_progress > IDLE_TIMEOUT_S) {
@@ -936,6 +975,11 @@ static double consume(const char *bootstrap, const char *topic, int partitions, 
             rk.message_destroy(msgs[i]);
         }
         double now = bench_now();
+        if (n <= 0 && broker_dead()) {
+            snprintf(why, why_size, "consume %s: the broker process died (%s) after %ld of %ld messages",
+                     topic, current_broker->death, got, n_messages);
+            goto stop;
+        }
         if (n > 0)
             last = now;
         else if (now - last > IDLE_TIMEOUT_S) {
@@ -976,8 +1020,9 @@ static void drop_caches(void)
 }
 
 /* Produce into both topics, then note the produce-phase RSS peak. */
-static int produce_phase(int which, const broker_proc_t *b)
+static int produce_phase(int which, broker_proc_t *b)
 {
+    current_broker = b;
     result_t *r = &results[which];
     char why[512] = "";
     if (create_topics(b->bootstrap, why, sizeof(why)) < 0) {
@@ -996,10 +1041,10 @@ static int produce_phase(int which, const broker_proc_t *b)
         }
         note("%s: produced %ld to %s at %.0f msgs/s", broker_names[which], n_messages, topic,
              r->produce_mps[i]);
-        if (kill(b->pid, 0) < 0) {
+        if (broker_dead()) {
             unwatch(&r->produce);
-            fail_step(r, "%s: the broker process died while producing to %s", broker_names[which],
-                      topic);
+            fail_step(r, "%s: the broker process died (%s) after producing to %s",
+                      broker_names[which], current_broker->death, topic);
             return -1;
         }
     }
@@ -1007,8 +1052,9 @@ static int produce_phase(int which, const broker_proc_t *b)
     return 0;
 }
 
-static int consume_phase(int which, const broker_proc_t *b)
+static int consume_phase(int which, broker_proc_t *b)
 {
+    current_broker = b;
     result_t *r = &results[which];
     char why[512] = "";
     watch(b->pid);
@@ -1028,6 +1074,14 @@ static int consume_phase(int which, const broker_proc_t *b)
     return 0;
 }
 
+/* Stops samsa's broker unless it already ended on its own. */
+static void samsa_stop(broker_proc_t *b)
+{
+    if (!b->dead)
+        stop_child(b->pid);
+    b->pid = 0;
+}
+
 static void run_samsa(const char *samsa_bin)
 {
     result_t *r = &results[SAMSA];
@@ -1043,7 +1097,7 @@ static void run_samsa(const char *samsa_bin)
     note("samsa: serving on %s (pid %d) %.1f ms after fork", b.bootstrap, (int)b.pid,
          r->fresh_start_ms);
     int rc = produce_phase(SAMSA, &b);
-    stop_child(b.pid);
+    samsa_stop(&b);
     if (rc < 0)
         return;
     drop_caches();
@@ -1052,12 +1106,12 @@ static void run_samsa(const char *samsa_bin)
     note("samsa: restarted on %s (pid %d) %.1f ms after fork", b.bootstrap, (int)b.pid,
          r->start_cold_ms);
     consume_phase(SAMSA, &b);
-    stop_child(b.pid);
+    samsa_stop(&b);
     if (samsa_start(samsa_bin, data, 3, &b, &r->start_warm_ms, r) < 0)
         return;
     note("samsa: restarted warm on %s (pid %d) %.1f ms after fork", b.bootstrap, (int)b.pid,
          r->start_warm_ms);
-    stop_child(b.pid);
+    samsa_stop(&b);
 }
 
 static void run_kafka(void)
@@ -1242,5 +1296,7 @@ int main(void)
     pthread_mutex_unlock(&sampler.mu);
     pthread_join(sampler_thread, NULL);
     report(bench_now() - t0);
-    return 0;
+    /* A broker that failed a step fails the run; Kafka missing does not. */
+    bool kafka_missing = getenv("SAMSA_BENCH_NO_KAFKA") && *getenv("SAMSA_BENCH_NO_KAFKA");
+    return results[SAMSA].failed[0] || (results[KAFKA].failed[0] && !kafka_missing) ? 1 : 0;
 }
