@@ -50,6 +50,14 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# kafka.sh's test settings put back to Kafka's defaults where they differ
+# in what this measures: the heap of kafka-server-start.sh and 1 GiB log
+# segments (a later line of server.properties wins).
+KAFKA_HEAP_OPTS=${KAFKA_HEAP_OPTS:--Xmx1G -Xms1G}
+KAFKA_EXTRA_PROPS=log.segment.bytes=1073741824
+export KAFKA_HEAP_OPTS KAFKA_EXTRA_PROPS
+[ -n "$no_kafka" ] || echo "bench broker: kafka from $libs, KRaft single node on loopback, heap $KAFKA_HEAP_OPTS, log.segment.bytes=1073741824, other settings default"
+
 SAMSA_BENCH_BROKER_DIR=$dir KAFKA_SH=$kafka_sh KAFKA_LIBS=$libs \
     SAMSA_BENCH_NO_KAFKA=$no_kafka SAMSA_BIN=$B/bin/samsa \
     KAFKA_MAX_SECONDS=${SAMSA_BENCH_TIMEOUT:-1800} \
