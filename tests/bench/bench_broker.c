@@ -1199,6 +1199,22 @@ static void report_start(const char *name, const char *how, double s, double k)
 
 static double max2(double a, double b) { return a > b ? a : b; }
 
+/* The 1-minute load average, or -1: other work on the machine skews every
+ * figure here, so the report shows it. */
+static double load_average(void)
+{
+    double l = -1;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fscanf(f, "%lf", &l) != 1)
+            l = -1;
+        fclose(f);
+    }
+    return l;
+}
+
+static double load_at_start;
+
 static void report(double total_s)
 {
     const result_t *S = &results[SAMSA], *K = &results[KAFKA];
@@ -1245,10 +1261,15 @@ static void report(double total_s)
            S->produce.client_cpu_s, K->produce.client_cpu_s, S->consume.client_cpu_s,
            K->consume.client_cpu_s);
     for (int w = 0; w < NBROKERS; w++)
-        if (results[w].failed[0])
+        if (strncmp(results[w].failed, "kafka not run", 13) == 0)
+            printf("bench broker: %s\n", results[w].failed);
+        else if (results[w].failed[0])
             printf("bench broker: %s FAILED: %s\n", broker_names[w], results[w].failed);
-    printf("bench broker_total_runtime: %.1f s (%ld messages per topic, %s)\n", total_s, n_messages,
-           cache_dropped ? "page cache dropped before each consume" : "warm cache");
+    printf("bench broker_total_runtime: %.1f s (%ld messages per topic, %s; %ld cores, load "
+           "average %.2f at the start, %.2f at the end)\n",
+           total_s, n_messages,
+           cache_dropped ? "page cache dropped before each consume" : "warm cache",
+           sysconf(_SC_NPROCESSORS_ONLN), load_at_start, load_average());
     fflush(stdout);
 }
 
@@ -1260,6 +1281,7 @@ int main(void)
         return 0;
     }
     double t0 = bench_now();
+    load_at_start = load_average();
     snprintf(base_dir, sizeof(base_dir), "%s", dir);
     const char *env_n = getenv("SAMSA_BENCH_MESSAGES");
     if (env_n && *env_n)
