@@ -952,7 +952,7 @@ static double consume(const char *bootstrap, const char *topic, int partitions, 
     }
     rk_topic_t *t = rk.topic_new(h, topic, NULL);
     rk_queue_t *q = rk.queue_new(h);
-    double mps = 0, t0 = bench_now(), last = t0;
+    double mps = 0, t0 = bench_now(), last = t0, first = 0;
     long got = 0, bytes_bad = 0;
     for (int p = 0; p < partitions; p++)
         if (rk.consume_start_queue(t, p, RK_OFFSET_BEGINNING, q) < 0) {
@@ -962,7 +962,10 @@ static double consume(const char *bootstrap, const char *topic, int partitions, 
         }
     rk_message_t *msgs[1024];
     while (got < n_messages) {
-        ssize_t n = rk.consume_batch_queue(q, 1000, msgs, 1024);
+        /* a batch call waits until it has as many as asked or the timeout
+         * passes: never ask for more than are left */
+        size_t want = n_messages - got < 1024 ? (size_t)(n_messages - got) : 1024;
+        ssize_t n = rk.consume_batch_queue(q, 100, msgs, want);
         for (ssize_t i = 0; i < n; i++) {
             if (msgs[i]->err == 0) {
                 got++;
@@ -980,6 +983,8 @@ static double consume(const char *bootstrap, const char *topic, int partitions, 
                      topic, current_broker->death, got, n_messages);
             goto stop;
         }
+        if (n > 0 && !first)
+            first = now;
         if (n > 0)
             last = now;
         else if (now - last > IDLE_TIMEOUT_S) {
@@ -991,8 +996,11 @@ static double consume(const char *bootstrap, const char *topic, int partitions, 
     if (bytes_bad)
         snprintf(why, why_size, "consume %s: %ld values not %d bytes long", topic, bytes_bad,
                  VALUE_BYTES);
-    else
+    else {
         mps = (double)got / (last - t0);
+        note("%s: first message %.0f ms after the start, the rest at %.0f msgs/s", topic,
+             (first - t0) * 1000, (double)(got - 1) / (last - first));
+    }
 stop:
     for (int p = 0; p < partitions; p++)
         rk.consume_stop(t, p);
