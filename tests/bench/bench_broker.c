@@ -9,7 +9,8 @@
  *     1000000, handed over 1000 at a time with rd_kafka_produce_batch;
  *   - consume throughput of each topic from a cold start: the broker is
  *     stopped, the page cache dropped (when allowed), the broker started
- *     again on the same data, and a consumer reads all N from the beginning;
+ *     again on the same data, and a consumer reads all N from the beginning
+ *     (then once more with the data in the page cache, for comparison);
  *   - peak resident memory (VmRSS) of the broker process during all of that,
  *     and beside it RssAnon (VmRSS without the pages of mapped files) and
  *     the CPU the broker and the clients used, to show where time went;
@@ -235,8 +236,9 @@ typedef struct {
 
 typedef struct {
     double produce_mps[2]; /* by index into partition_counts; 0 = not measured */
-    double consume_mps[2];
-    phase_t produce, consume;
+    double consume_mps[2];      /* from the cold start */
+    double consume_warm_mps[2]; /* right after, the data in the page cache */
+    phase_t produce, consume, consume_warm;
     double start_cold_ms;  /* fork to first ApiVersions answer, on the filled data,
                               page cache dropped before */
     double start_warm_ms;  /* the same right after the consume phase */
@@ -1060,25 +1062,31 @@ static int produce_phase(int which, broker_proc_t *b)
     return 0;
 }
 
+/* Reads both topics from the beginning twice: first from the cold start
+ * the caller made, then again with the data in the page cache. */
 static int consume_phase(int which, broker_proc_t *b)
 {
     current_broker = b;
     result_t *r = &results[which];
     char why[512] = "";
-    watch(b->pid);
-    for (int i = 0; i < 2; i++) {
-        char topic[32];
-        snprintf(topic, sizeof(topic), "bench-%dp", partition_counts[i]);
-        r->consume_mps[i] = consume(b->bootstrap, topic, partition_counts[i], why, sizeof(why));
-        if (r->consume_mps[i] <= 0) {
-            unwatch(&r->consume);
-            fail_step(r, "%s: %s", broker_names[which], why);
-            return -1;
+    for (int warm = 0; warm < 2; warm++) {
+        double *mps = warm ? r->consume_warm_mps : r->consume_mps;
+        phase_t *ph = warm ? &r->consume_warm : &r->consume;
+        watch(b->pid);
+        for (int i = 0; i < 2; i++) {
+            char topic[32];
+            snprintf(topic, sizeof(topic), "bench-%dp", partition_counts[i]);
+            mps[i] = consume(b->bootstrap, topic, partition_counts[i], why, sizeof(why));
+            if (mps[i] <= 0) {
+                unwatch(ph);
+                fail_step(r, "%s: %s%s", broker_names[which], warm ? "(warm) " : "", why);
+                return -1;
+            }
+            note("%s: consumed %ld from %s at %.0f msgs/s (%s)", broker_names[which], n_messages,
+                 topic, mps[i], warm ? "warm" : "cold");
         }
-        note("%s: consumed %ld from %s at %.0f msgs/s", broker_names[which], n_messages, topic,
-             r->consume_mps[i]);
+        unwatch(ph);
     }
-    unwatch(&r->consume);
     return 0;
 }
 
@@ -1236,18 +1244,25 @@ static void report(double total_s)
                  cache_dropped ? "" : "_warm_cache");
         report_pair(name, S->consume_mps[i], K->consume_mps[i], "msgs/s", 3.0, true);
     }
-    report_pair("broker_rss_peak", max2(S->produce.rss_kb, S->consume.rss_kb) / 1024,
-                max2(K->produce.rss_kb, K->consume.rss_kb) / 1024, "MiB", 0.10, false);
+    for (int i = 0; i < 2; i++) {
+        snprintf(name, sizeof(name), "broker_consume_%dp_warm_cache", partition_counts[i]);
+        report_pair(name, S->consume_warm_mps[i], K->consume_warm_mps[i], "msgs/s", 0, true);
+    }
+    report_pair("broker_rss_peak",
+                max2(S->produce.rss_kb, max2(S->consume.rss_kb, S->consume_warm.rss_kb)) / 1024,
+                max2(K->produce.rss_kb, max2(K->consume.rss_kb, K->consume_warm.rss_kb)) / 1024,
+                "MiB", 0.10, false);
     report_pair("broker_rss_peak_produce", S->produce.rss_kb / 1024, K->produce.rss_kb / 1024,
                 "MiB", 0.10, false);
-    report_pair("broker_rss_peak_consume", S->consume.rss_kb / 1024, K->consume.rss_kb / 1024,
-                "MiB", 0.10, false);
+    report_pair("broker_rss_peak_consume", max2(S->consume.rss_kb, S->consume_warm.rss_kb) / 1024,
+                max2(K->consume.rss_kb, K->consume_warm.rss_kb) / 1024, "MiB", 0.10, false);
     /* VmRSS counts the pages of mapped files a broker reads; RssAnon is the
      * memory the process itself holds. */
     report_pair("broker_rss_anon_peak_produce", S->produce.anon_kb / 1024,
                 K->produce.anon_kb / 1024, "MiB", 0, false);
-    report_pair("broker_rss_anon_peak_consume", S->consume.anon_kb / 1024,
-                K->consume.anon_kb / 1024, "MiB", 0, false);
+    report_pair("broker_rss_anon_peak_consume",
+                max2(S->consume.anon_kb, S->consume_warm.anon_kb) / 1024,
+                max2(K->consume.anon_kb, K->consume_warm.anon_kb) / 1024, "MiB", 0, false);
     report_start("broker_start_to_first_request_cold",
                  cache_dropped ? "restart on the filled data, page cache dropped"
                                : "restart on the filled data, page cache NOT dropped",
@@ -1262,12 +1277,15 @@ static void report(double total_s)
      * bound run cannot show the broker's ratio. */
     report_pair("broker_cpu_produce_both_topics", S->produce.broker_cpu_s,
                 K->produce.broker_cpu_s, "s", 0, false);
-    report_pair("broker_cpu_consume_both_topics", S->consume.broker_cpu_s,
+    report_pair("broker_cpu_consume_both_topics_cold", S->consume.broker_cpu_s,
                 K->consume.broker_cpu_s, "s", 0, false);
-    printf("bench broker_client_cpu: producing samsa %.1f s, kafka %.1f s; consuming samsa %.1f s, "
-           "kafka %.1f s (the librdkafka clients in this process)\n",
+    report_pair("broker_cpu_consume_both_topics_warm", S->consume_warm.broker_cpu_s,
+                K->consume_warm.broker_cpu_s, "s", 0, false);
+    printf("bench broker_client_cpu: producing samsa %.1f s, kafka %.1f s; consuming cold samsa "
+           "%.1f s, kafka %.1f s; warm samsa %.1f s, kafka %.1f s (the librdkafka clients in this "
+           "process)\n",
            S->produce.client_cpu_s, K->produce.client_cpu_s, S->consume.client_cpu_s,
-           K->consume.client_cpu_s);
+           K->consume.client_cpu_s, S->consume_warm.client_cpu_s, K->consume_warm.client_cpu_s);
     for (int w = 0; w < NBROKERS; w++)
         if (strncmp(results[w].failed, "kafka not run", 13) == 0)
             printf("bench broker: %s\n", results[w].failed);
