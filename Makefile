@@ -51,6 +51,8 @@ INTEG_BINS := $(INTEG_SRCS:tests/integration/%.c=$(B)/tests/integration/%)
 BENCH_SRCS := $(sort $(wildcard tests/bench/bench_*.c))
 BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(B)/tests/bench/%)
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
+EXAMPLE_BINS := $(EXAMPLE_SRCS:examples/%.c=$(B)/examples/%)
 TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(B)/tests/tools/%)
 
@@ -96,6 +98,14 @@ $(SAMSA_BIN): $(PROG_OBJS) $(SHARED_LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) -o $@ $(PROG_OBJS) -L$(B)/lib -lsamsa -Wl,-rpath,'$$ORIGIN/../lib' $(LDFLAGS_ALL)
 
+# Examples use the public header only, like any program outside the tree.
+examples: $(EXAMPLE_BINS)
+$(B)/examples/%: examples/%.c include/samsa.h $(SHARED_LIB)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) -std=gnu11 $(OPT) $(WARN) $(SANFLAGS) -Iinclude -o $@ $< -L$(B)/lib -lsamsa \
+	    -Wl,-rpath,'$$ORIGIN/../lib' $(LDFLAGS_ALL)
+
 # Unit tests link the static library so they can reach internal functions.
 $(B)/tests/unit/%: tests/unit/%.c $(UNIT_HELPERS) $(STATIC_LIB)
 	@mkdir -p $(@D)
@@ -120,7 +130,7 @@ $(B)/tests/tools/%: tests/tools/%.c $(STATIC_LIB)
 deps:
 	@tools/deps.sh
 
-test: deps all $(UNIT_BINS) $(INTEG_BINS) $(TOOL_BINS)
+test: deps all $(UNIT_BINS) $(INTEG_BINS) $(TOOL_BINS) $(EXAMPLE_BINS)
 	@B=$(B) tests/run.sh
 
 # The unit tests under valgrind, unforked so that leaks are seen.
