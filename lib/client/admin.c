@@ -252,6 +252,7 @@ SAMSA_API samsa_admin_t *samsa_admin_new_kv(const char *const *keys, const char 
     for (size_t i = 0; i < n; i++)
         if (client_config_set(&cfg, keys[i], values[i], errstr, errlen))
             return NULL;
+    cfg.delivery_timeout_ms = INT32_MAX; /* a producer's setting, not to be checked here */
     if (client_config_finish(&cfg, errstr, errlen))
         return NULL;
     cfg.auto_create_topics = false; /* looking a topic up never creates it */

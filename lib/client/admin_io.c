@@ -283,20 +283,22 @@ static conn_t *leader_conn(admin_op_t *op, size_t i)
     cluster_topic_t *ct = cluster_topic(&a->cluster, topic);
     if (!ct)
         return NULL;
+    /* The metadata is fresh, so its topic error is current even for a
+     * topic that the cluster knew before (and keeps the partitions of). */
+    if (ct->error == SAMSA_ERR_UNKNOWN_TOPIC_OR_PARTITION ||
+        ct->error == SAMSA_ERR_INVALID_TOPIC_EXCEPTION ||
+        ct->error == SAMSA_ERR_TOPIC_AUTHORIZATION_FAILED) {
+        char why[400];
+        snprintf(why, sizeof(why), "%s [%d]: %s: %s", topic, (int)partition,
+                 samsa_err_name(ct->error), samsa_err_str(ct->error));
+        op->kind->fail_item(op, i, ct->error, why);
+        it->state = ITEM_DONE;
+        check_done(op);
+        return NULL;
+    }
     if (!ct->known) {
-        if (ct->error == SAMSA_ERR_UNKNOWN_TOPIC_OR_PARTITION ||
-            ct->error == SAMSA_ERR_INVALID_TOPIC_EXCEPTION ||
-            ct->error == SAMSA_ERR_TOPIC_AUTHORIZATION_FAILED) {
-            char why[400];
-            snprintf(why, sizeof(why), "%s [%d]: %s: %s", topic, (int)partition,
-                     samsa_err_name(ct->error), samsa_err_str(ct->error));
-            op->kind->fail_item(op, i, ct->error, why);
-            it->state = ITEM_DONE;
-            check_done(op);
-        } else {
-            it->metadata_after_ms = loop_now_ms(a->loop);
-            cluster_want_refresh(&a->cluster);
-        }
+        it->metadata_after_ms = loop_now_ms(a->loop);
+        cluster_want_refresh(&a->cluster);
         return NULL;
     }
     if (partition < 0 || partition >= ct->partition_count) {

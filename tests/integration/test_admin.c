@@ -14,7 +14,8 @@ static samsa_admin_t *adm;
 
 static void setup(void)
 {
-    static const char *const extra[] = {"num.partitions", "3", NULL};
+    static const char *const extra[] = {"num.partitions", "3", "group.initial.rebalance.delay.ms",
+                                        "0", NULL};
     test_broker_start(&tb, false, extra);
     const char *keys[] = {"bootstrap.servers", "client.id"};
     const char *values[] = {tb.bootstrap, "admin-test"};
@@ -66,6 +67,8 @@ START_TEST(a_new_conf_with_an_unknown_property_is_refused)
     ck_assert_ptr_nonnull(strstr(errstr, "no.such.thing"));
     samsa_conf_t *conf = samsa_conf_new();
     ck_assert_int_eq(samsa_conf_set(conf, "bootstrap.servers", tb.bootstrap, NULL, 0), 0);
+    /* Above the producer's delivery.timeout.ms, which an admin client ignores. */
+    ck_assert_int_eq(samsa_conf_set(conf, "request.timeout.ms", "200000", NULL, 0), 0);
     samsa_admin_t *a = samsa_admin_new(conf, errstr, sizeof(errstr));
     ck_assert_ptr_nonnull(a);
     samsa_admin_free(a);
@@ -144,6 +147,11 @@ END_TEST
 START_TEST(delete_topics_removes_them)
 {
     create_topic("doomed", 1);
+    samsa_partition_offset_t q = {"doomed", 0, SAMSA_OFFSET_SPEC_LATEST};
+    samsa_offset_result_t *o = NULL;
+    ck_assert_int_eq(samsa_admin_list_offsets(adm, &q, 1, TIMEOUT_MS, &o), 0);
+    ck_assert_int_eq(o[0].err, 0);
+    samsa_offset_results_free(o);
     const char *names[] = {"doomed", "never-was"};
     samsa_topic_result_t *r = NULL;
     ck_assert_int_eq(samsa_admin_delete_topics(adm, names, 2, TIMEOUT_MS, &r), 0);
@@ -156,6 +164,10 @@ START_TEST(delete_topics_removes_them)
     for (size_t i = 0; i < info->topic_count; i++)
         ck_assert_str_ne(info->topics[i].name, "doomed");
     samsa_cluster_info_free(info);
+    /* The client knew the topic's leader; it asks again rather than retry. */
+    ck_assert_int_eq(samsa_admin_list_offsets(adm, &q, 1, TIMEOUT_MS, &o), 0);
+    ck_assert_int_eq(o[0].err, SAMSA_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    samsa_offset_results_free(o);
 }
 END_TEST
 
@@ -397,6 +409,106 @@ START_TEST(group_offsets_commit_list_and_describe)
 }
 END_TEST
 
+/* The consumer protocol's assignment of partitions 0 and 1 of topic. */
+static size_t consumer_assignment(uint8_t *out, const char *topic)
+{
+    buf_t b;
+    buf_init(&b, 0);
+    buf_put_i16(&b, 0);
+    buf_put_i32(&b, 1);
+    buf_put_i16(&b, (int16_t)strlen(topic));
+    buf_put(&b, topic, strlen(topic));
+    buf_put_i32(&b, 2);
+    buf_put_i32(&b, 0);
+    buf_put_i32(&b, 1);
+    buf_put_i32(&b, -1);
+    size_t len = b.len;
+    memcpy(out, b.data, len);
+    buf_free(&b);
+    return len;
+}
+
+START_TEST(a_group_with_a_member_is_described_with_its_assignment)
+{
+    create_topic("live", 2);
+    kclient_t c;
+    kclient_connect(&c, tb.bootstrap);
+    static const uint8_t subscription[] = {0, 0, 0, 0, 0, 1, 0, 4, 'l', 'i', 'v', 'e', 0xff, 0xff, 0xff, 0xff};
+    join_group_request_join_group_request_protocol_t proto = {
+        proto_str_of("range"), {subscription, (int32_t)sizeof(subscription)}};
+    join_group_request_t join;
+    proto_init(&join_group_request_desc, &join);
+    join.group_id = proto_str_of("live-group");
+    join.session_timeout_ms = 30000;
+    join.rebalance_timeout_ms = 30000;
+    join.member_id = proto_str_of("");
+    join.protocol_type = proto_str_of("consumer");
+    join.protocols = &proto;
+    join.protocols_count = 1;
+    join_group_response_t *jr = kclient_call(&c, API_JOIN_GROUP, 3, &join);
+    ck_assert_int_eq(jr->error_code, 0);
+    char member[256];
+    snprintf(member, sizeof(member), "%.*s", (int)jr->member_id.len, jr->member_id.ptr);
+    int32_t generation = jr->generation_id;
+
+    uint8_t bytes[64];
+    size_t len = consumer_assignment(bytes, "live");
+    sync_group_request_sync_group_request_assignment_t as = {proto_str_of(member),
+                                                             {bytes, (int32_t)len}};
+    sync_group_request_t sync;
+    proto_init(&sync_group_request_desc, &sync);
+    sync.group_id = proto_str_of("live-group");
+    sync.generation_id = generation;
+    sync.member_id = proto_str_of(member);
+    sync.assignments = &as;
+    sync.assignments_count = 1;
+    sync_group_response_t *sr = kclient_call(&c, API_SYNC_GROUP, 2, &sync);
+    ck_assert_int_eq(sr->error_code, 0);
+
+    const char *groups[] = {"live-group"};
+    samsa_group_description_t *d = NULL;
+    ck_assert_int_eq(samsa_admin_describe_groups(adm, groups, 1, TIMEOUT_MS, &d), 0);
+    ck_assert_int_eq(d[0].err, 0);
+    ck_assert_str_eq(d[0].state, "Stable");
+    ck_assert_str_eq(d[0].protocol_type, "consumer");
+    ck_assert_str_eq(d[0].protocol, "range");
+    ck_assert_uint_eq(d[0].member_count, 1);
+    samsa_group_member_t *m = &d[0].members[0];
+    ck_assert_str_eq(m->member_id, member);
+    ck_assert_ptr_null(m->group_instance_id);
+    ck_assert_str_eq(m->client_host, "/127.0.0.1");
+    ck_assert_uint_eq(m->metadata_len, sizeof(subscription));
+    ck_assert_mem_eq(m->metadata, subscription, sizeof(subscription));
+    ck_assert_uint_eq(m->assignment_len, len);
+    ck_assert_mem_eq(m->assignment, bytes, len);
+    ck_assert_uint_eq(m->assigned_count, 2);
+    ck_assert_str_eq(m->assigned[0].topic, "live");
+    ck_assert_int_eq(m->assigned[0].partition, 0);
+    ck_assert_str_eq(m->assigned[1].topic, "live");
+    ck_assert_int_eq(m->assigned[1].partition, 1);
+    samsa_group_descriptions_free(d);
+
+    samsa_group_list_t *list = NULL;
+    ck_assert_int_eq(samsa_admin_list_groups(adm, TIMEOUT_MS, &list), 0);
+    ck_assert_uint_eq(list->group_count, 1);
+    ck_assert_str_eq(list->groups[0].group_id, "live-group");
+    ck_assert_str_eq(list->groups[0].state, "Stable");
+    ck_assert_str_eq(list->groups[0].protocol_type, "consumer");
+    samsa_group_list_free(list);
+
+    /* An admin's commit is refused while the group has members. */
+    samsa_partition_offset_t commit = {"live", 0, 1};
+    samsa_offset_result_t *r = NULL;
+    ck_assert_int_eq(samsa_admin_alter_group_offsets(adm, "live-group", &commit, 1, TIMEOUT_MS, &r),
+                     0);
+    ck_assert_int_eq(r[0].err, SAMSA_ERR_UNKNOWN_MEMBER_ID);
+    ck_assert_ptr_nonnull(strstr(r[0].errstr, "group live-group for live [0]"));
+    ck_assert_int_eq(r[0].offset, -1);
+    samsa_offset_results_free(r);
+    kclient_close(&c);
+}
+END_TEST
+
 START_TEST(a_broker_that_is_not_there_times_out_with_a_reason)
 {
     const char *keys[] = {"bootstrap.servers", "reconnect.backoff.max.ms"};
@@ -428,6 +540,7 @@ int main(void)
     tcase_add_test(tc, delete_records_moves_the_earliest_offset);
     tcase_add_test(tc, describe_configs_of_a_topic_and_the_broker);
     tcase_add_test(tc, group_offsets_commit_list_and_describe);
+    tcase_add_test(tc, a_group_with_a_member_is_described_with_its_assignment);
     tcase_add_test(tc, a_broker_that_is_not_there_times_out_with_a_reason);
     suite_add_tcase(s, tc);
     return kclient_run(s);
