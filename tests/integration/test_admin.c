@@ -509,6 +509,26 @@ START_TEST(a_group_with_a_member_is_described_with_its_assignment)
 }
 END_TEST
 
+START_TEST(calls_go_on_after_the_broker_restarts)
+{
+    create_topic("again", 1);
+    char port[16], listener[64];
+    snprintf(port, sizeof(port), "%s", strrchr(tb.bootstrap, ':') + 1);
+    snprintf(listener, sizeof(listener), "PLAINTEXT://127.0.0.1:%s", port);
+    test_broker_stop(&tb, false);
+    const char *extra[] = {"listeners", listener, NULL};
+    test_broker_start(&tb, true, extra);
+    /* The admin client's connection broke; the next calls reconnect. */
+    samsa_partition_offset_t q = {"again", 0, SAMSA_OFFSET_SPEC_LATEST};
+    samsa_offset_result_t *r = NULL;
+    ck_assert_int_eq(samsa_admin_list_offsets(adm, &q, 1, TIMEOUT_MS, &r), 0);
+    ck_assert_int_eq(r[0].err, 0);
+    ck_assert_int_eq(r[0].offset, 0);
+    samsa_offset_results_free(r);
+    create_topic("after", 1);
+}
+END_TEST
+
 START_TEST(a_broker_that_is_not_there_times_out_with_a_reason)
 {
     const char *keys[] = {"bootstrap.servers", "reconnect.backoff.max.ms"};
@@ -541,6 +561,7 @@ int main(void)
     tcase_add_test(tc, describe_configs_of_a_topic_and_the_broker);
     tcase_add_test(tc, group_offsets_commit_list_and_describe);
     tcase_add_test(tc, a_group_with_a_member_is_described_with_its_assignment);
+    tcase_add_test(tc, calls_go_on_after_the_broker_restarts);
     tcase_add_test(tc, a_broker_that_is_not_there_times_out_with_a_reason);
     suite_add_tcase(s, tc);
     return kclient_run(s);
