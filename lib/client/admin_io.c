@@ -23,7 +23,6 @@
 typedef struct areq {
     admin_op_t *op;
     size_t index;
-    bool find_coordinator; /* a FindCoordinator for the item, not its request */
 } areq_t;
 
 static void round_soon(samsa_admin_t *a);
@@ -168,6 +167,14 @@ static void request_failed(admin_op_t *op, size_t i, conn_t *c, samsa_err_t err,
         it->coordinator = -1;
 }
 
+/* A request's end: drops its reference to op and runs a round soon. */
+static void release_request(admin_op_t *op)
+{
+    samsa_admin_t *a = op->admin;
+    admin_op_unref(op);
+    round_soon(a);
+}
+
 static void on_item_response(void *opaque, conn_t *c, samsa_err_t err, int16_t version,
                              const void *resp)
 {
@@ -187,9 +194,7 @@ static void on_item_response(void *opaque, conn_t *c, samsa_err_t err, int16_t v
         }
         check_done(op);
     }
-    samsa_admin_t *a = op->admin;
-    admin_op_unref(op);
-    round_soon(a);
+    release_request(op);
 }
 
 static void on_find_coordinator(void *opaque, conn_t *c, samsa_err_t err, int16_t version,
@@ -229,9 +234,7 @@ static void on_find_coordinator(void *opaque, conn_t *c, samsa_err_t err, int16_
                             op->kind->group(op, i), samsa_err_name(code), conn_name(c));
         }
     }
-    samsa_admin_t *a = op->admin;
-    admin_op_unref(op);
-    round_soon(a);
+    release_request(op);
 }
 
 static bool send_on(admin_op_t *op, size_t i, conn_t *c, bool find)
@@ -241,7 +244,6 @@ static bool send_on(admin_op_t *op, size_t i, conn_t *c, bool find)
         return false;
     r->op = op;
     r->index = i;
-    r->find_coordinator = find;
     int32_t remaining = (int32_t)(op->deadline_ms - loop_now_ms(op->admin->loop));
     if (remaining < 1)
         remaining = 1;
