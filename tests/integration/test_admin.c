@@ -5,6 +5,8 @@
  * latest, by timestamp), records deleted, configs described, group offsets
  * committed and read back, groups listed and described.
  */
+#include <pthread.h>
+
 #include "kclient.h"
 
 #define TIMEOUT_MS 10000
@@ -529,6 +531,48 @@ START_TEST(calls_go_on_after_the_broker_restarts)
 }
 END_TEST
 
+static void *concurrent_caller(void *opaque)
+{
+    char name[32];
+    snprintf(name, sizeof(name), "par-%d", (int)(intptr_t)opaque);
+    samsa_new_topic_t t = {name, 2, 1, NULL, 0};
+    samsa_topic_result_t *r = NULL;
+    intptr_t bad = 0;
+    if (samsa_admin_create_topics(adm, &t, 1, 0, TIMEOUT_MS, &r) || r[0].err)
+        bad++;
+    samsa_topic_results_free(r);
+    samsa_partition_offset_t q[] = {{name, 0, SAMSA_OFFSET_SPEC_LATEST},
+                                    {name, 1, SAMSA_OFFSET_SPEC_EARLIEST}};
+    samsa_offset_result_t *o = NULL;
+    for (int i = 0; i < 20; i++) {
+        if (samsa_admin_list_offsets(adm, q, 2, TIMEOUT_MS, &o) || o[0].err || o[1].err ||
+            o[0].offset != 0 || strcmp(o[1].topic, name))
+            bad++;
+        samsa_offset_results_free(o);
+        if (strcmp(samsa_admin_last_error(), ""))
+            bad++;
+    }
+    return (void *)bad;
+}
+
+START_TEST(several_threads_call_one_handle_at_once)
+{
+    pthread_t threads[4];
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(pthread_create(&threads[i], NULL, concurrent_caller, (void *)(intptr_t)i), 0);
+    for (int i = 0; i < 4; i++) {
+        void *bad = NULL;
+        pthread_join(threads[i], &bad);
+        ck_assert_int_eq((intptr_t)bad, 0);
+    }
+    samsa_cluster_info_t *info = NULL;
+    ck_assert_int_eq(samsa_admin_list_topics(adm, NULL, 0, 0, TIMEOUT_MS, &info), 0);
+    ck_assert_uint_eq(info->topic_count, 4);
+    ck_assert_str_eq(info->topics[3].name, "par-3");
+    samsa_cluster_info_free(info);
+}
+END_TEST
+
 START_TEST(a_broker_that_is_not_there_times_out_with_a_reason)
 {
     const char *keys[] = {"bootstrap.servers", "reconnect.backoff.max.ms"};
@@ -562,6 +606,7 @@ int main(void)
     tcase_add_test(tc, group_offsets_commit_list_and_describe);
     tcase_add_test(tc, a_group_with_a_member_is_described_with_its_assignment);
     tcase_add_test(tc, calls_go_on_after_the_broker_restarts);
+    tcase_add_test(tc, several_threads_call_one_handle_at_once);
     tcase_add_test(tc, a_broker_that_is_not_there_times_out_with_a_reason);
     suite_add_tcase(s, tc);
     return kclient_run(s);
