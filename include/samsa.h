@@ -641,7 +641,7 @@ typedef struct samsa_offset_result {
     samsa_err_t err;
     const char *errstr;   /* "" on success */
     int64_t offset;       /* -1: none */
-    int64_t timestamp_ms; /* list_offsets by timestamp: the record's; else -1 */
+    int64_t timestamp_ms; /* list_offsets by time (or max): the record's; else -1 */
     int32_t leader_epoch; /* -1: unknown */
     const char *metadata; /* group offsets: the commit's metadata; else NULL */
 } samsa_offset_result_t;
