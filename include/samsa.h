@@ -455,6 +455,342 @@ SAMSA_API samsa_err_t samsa_producer_close(samsa_producer_t *p, int timeout_ms);
  * A NULL p is ignored. No other call on p may run or follow. */
 SAMSA_API void samsa_producer_free(samsa_producer_t *p);
 
+/* ---- admin ---- */
+/*
+ * The admin client manages topics, partitions, records, groups and reads
+ * configurations. A handle owns one I/O thread with its broker connections;
+ * every call below blocks its caller until the cluster answered or
+ * timeout_ms (at least 1) passed, and may be made from any thread, also
+ * from several at once.
+ *
+ * Where requests go: Metadata, CreateTopics, DeleteTopics, CreatePartitions
+ * and topic DescribeConfigs to any broker (Kafka forwards to its
+ * controller); ListOffsets and DeleteRecords to each partition's leader;
+ * group requests to the group's coordinator (found with FindCoordinator);
+ * broker DescribeConfigs to that broker. Requests that fail on the way
+ * (lost connection, a leader or coordinator that moved) are retried until
+ * timeout_ms.
+ *
+ * Return values: SAMSA_ERR_NONE when the cluster answered; then every
+ * result carries its own err (a Kafka error code, 0 for success) and
+ * errstr saying what failed and where (broker, topic, partition). Any other
+ * value fails the whole call and *results is NULL:
+ * SAMSA_ERR__INVALID_ARG, SAMSA_ERR__NOMEM, SAMSA_ERR__TIMED_OUT (no answer
+ * within timeout_ms), SAMSA_ERR__BAD_MSG, SAMSA_ERR__NOT_SUPPORTED (the
+ * broker does not speak the API), or a Kafka error that concerns the whole
+ * request; samsa_admin_last_error() tells why.
+ *
+ * Results belong to the caller, are one allocation each, and are freed with
+ * the free function named at their type; every string and array in them
+ * lives as long as the result.
+ *
+ * Properties the admin client knows: bootstrap.servers, client.id,
+ * request.timeout.ms, reconnect.backoff.ms, reconnect.backoff.max.ms,
+ * socket.connection.setup.timeout.ms, metadata.max.age.ms,
+ * retry.backoff.ms, receive.message.max.bytes (producer properties are
+ * accepted and ignored).
+ */
+typedef struct samsa_admin samsa_admin_t;
+
+/* Creates an admin client from n properties (read during the call only)
+ * and starts its I/O thread; connecting happens in the background. Returns
+ * NULL with errstr (errlen bytes, may be NULL) naming the wrong property or
+ * why the thread could not start. Any thread. */
+SAMSA_API samsa_admin_t *samsa_admin_new_kv(const char *const *keys, const char *const *values,
+                                            size_t n, char *errstr, size_t errlen);
+
+/* The same from a conf: on success the admin client owns conf and frees it;
+ * on failure (NULL, errstr filled) conf stays the caller's. Any thread. */
+SAMSA_API samsa_admin_t *samsa_admin_new(samsa_conf_t *conf, char *errstr, size_t errlen);
+
+/* Stops the I/O thread, closes the connections and frees the handle. No
+ * call on a may run or follow. NULL is ignored. */
+SAMSA_API void samsa_admin_free(samsa_admin_t *a);
+
+/* Why the last admin call made by this thread failed ("" after a call that
+ * succeeded). The string belongs to the thread and is overwritten by its
+ * next admin call. */
+SAMSA_API const char *samsa_admin_last_error(void);
+
+/* A topic property for samsa_admin_create_topics (both strings read during
+ * the call only). */
+typedef struct samsa_topic_config {
+    const char *name;
+    const char *value;
+} samsa_topic_config_t;
+
+typedef struct samsa_new_topic {
+    const char *name;
+    int32_t partitions;         /* -1: the broker's num.partitions */
+    int16_t replication_factor; /* -1: the broker's default.replication.factor */
+    const samsa_topic_config_t *configs;
+    size_t config_count;
+} samsa_new_topic_t;
+
+/* The outcome for one topic. Free the array with samsa_topic_results_free(). */
+typedef struct samsa_topic_result {
+    const char *topic;
+    samsa_err_t err;    /* SAMSA_ERR_NONE: done (or, validate_only, would be done) */
+    const char *errstr; /* "" on success */
+} samsa_topic_result_t;
+
+SAMSA_API void samsa_topic_results_free(samsa_topic_result_t *results);
+
+/* Creates n topics (validate_only non-zero: only checks that they could
+ * be). *results gets n results in the order of topics: e.g.
+ * SAMSA_ERR_TOPIC_ALREADY_EXISTS, SAMSA_ERR_INVALID_TOPIC_EXCEPTION,
+ * SAMSA_ERR_INVALID_PARTITIONS, SAMSA_ERR_INVALID_REPLICATION_FACTOR,
+ * SAMSA_ERR_INVALID_CONFIG. */
+SAMSA_API samsa_err_t samsa_admin_create_topics(samsa_admin_t *a, const samsa_new_topic_t *topics,
+                                                size_t n, int validate_only, int timeout_ms,
+                                                samsa_topic_result_t **results);
+
+/* Deletes n topics; *results as for create (SAMSA_ERR_UNKNOWN_TOPIC_OR_PARTITION
+ * for a topic that does not exist). */
+SAMSA_API samsa_err_t samsa_admin_delete_topics(samsa_admin_t *a, const char *const *topics,
+                                                size_t n, int timeout_ms,
+                                                samsa_topic_result_t **results);
+
+typedef struct samsa_new_partitions {
+    const char *topic;
+    int32_t total_count; /* the topic's partition count afterwards */
+} samsa_new_partitions_t;
+
+/* Grows n topics to total_count partitions each; *results as for create
+ * (SAMSA_ERR_INVALID_PARTITIONS when total_count is not above the current
+ * count). */
+SAMSA_API samsa_err_t samsa_admin_create_partitions(samsa_admin_t *a,
+                                                    const samsa_new_partitions_t *partitions,
+                                                    size_t n, int validate_only, int timeout_ms,
+                                                    samsa_topic_result_t **results);
+
+typedef struct samsa_broker_info {
+    int32_t node_id;
+    const char *host;
+    int port;
+    const char *rack; /* NULL: none */
+} samsa_broker_info_t;
+
+typedef struct samsa_partition_info {
+    int32_t partition;
+    samsa_err_t err;
+    int32_t leader; /* -1: none */
+    int32_t leader_epoch;
+    const int32_t *replicas;
+    size_t replica_count;
+    const int32_t *isr;
+    size_t isr_count;
+    const int32_t *offline_replicas;
+    size_t offline_replica_count;
+} samsa_partition_info_t;
+
+typedef struct samsa_topic_info {
+    const char *name;
+    uint8_t topic_id[16]; /* all zero when the broker does not say */
+    int internal;         /* non-zero for __consumer_offsets and the like */
+    samsa_err_t err;      /* SAMSA_ERR_UNKNOWN_TOPIC_OR_PARTITION for a missing topic */
+    const char *errstr;
+    samsa_partition_info_t *partitions; /* by partition number */
+    size_t partition_count;
+} samsa_topic_info_t;
+
+/* What Metadata says. Free with samsa_cluster_info_free(). */
+typedef struct samsa_cluster_info {
+    const char *cluster_id; /* "" when the broker does not say */
+    int32_t controller_id;  /* -1: unknown */
+    samsa_broker_info_t *brokers; /* by node id */
+    size_t broker_count;
+    samsa_topic_info_t *topics;   /* by name */
+    size_t topic_count;
+} samsa_cluster_info_t;
+
+SAMSA_API void samsa_cluster_info_free(samsa_cluster_info_t *info);
+
+/* The cluster id, the controller and the brokers (no topics). */
+SAMSA_API samsa_err_t samsa_admin_describe_cluster(samsa_admin_t *a, int timeout_ms,
+                                                   samsa_cluster_info_t **info);
+
+/* The same with topics: the n named ones (missing ones carry
+ * SAMSA_ERR_UNKNOWN_TOPIC_OR_PARTITION; topics are never created by this),
+ * or every topic when n is 0 (internal ones only when include_internal). */
+SAMSA_API samsa_err_t samsa_admin_list_topics(samsa_admin_t *a, const char *const *topics,
+                                              size_t n, int include_internal, int timeout_ms,
+                                              samsa_cluster_info_t **info);
+
+/* Offsets. */
+#define SAMSA_OFFSET_SPEC_LATEST (-1)        /* the high watermark */
+#define SAMSA_OFFSET_SPEC_EARLIEST (-2)      /* the log start offset */
+#define SAMSA_OFFSET_SPEC_MAX_TIMESTAMP (-3) /* the record with the largest timestamp */
+
+typedef struct samsa_topic_partition {
+    const char *topic;
+    int32_t partition;
+} samsa_topic_partition_t;
+
+typedef struct samsa_partition_offset {
+    const char *topic;
+    int32_t partition;
+    int64_t offset; /* what it means depends on the call */
+} samsa_partition_offset_t;
+
+/* The outcome for one partition. Free the array with
+ * samsa_offset_results_free(). */
+typedef struct samsa_offset_result {
+    const char *topic;
+    int32_t partition;
+    samsa_err_t err;
+    const char *errstr;   /* "" on success */
+    int64_t offset;       /* -1: none */
+    int64_t timestamp_ms; /* list_offsets by time (or max): the record's; else -1 */
+    int32_t leader_epoch; /* -1: unknown */
+    const char *metadata; /* group offsets: the commit's metadata; else NULL */
+} samsa_offset_result_t;
+
+SAMSA_API void samsa_offset_results_free(samsa_offset_result_t *results);
+
+/* For each of n partitions, offset is a spec: SAMSA_OFFSET_SPEC_LATEST,
+ * SAMSA_OFFSET_SPEC_EARLIEST, SAMSA_OFFSET_SPEC_MAX_TIMESTAMP or a
+ * timestamp in ms (>= 0: the first offset whose record's timestamp is at
+ * least that; offset -1 when there is none). Asks each partition's leader.
+ * *results: n results in order. */
+SAMSA_API samsa_err_t samsa_admin_list_offsets(samsa_admin_t *a,
+                                               const samsa_partition_offset_t *specs, size_t n,
+                                               int timeout_ms, samsa_offset_result_t **results);
+
+/* Deletes the records before offset (-1: the high watermark, so all) in
+ * each of n partitions. *results: n results in order, offset is the new
+ * low watermark. */
+SAMSA_API samsa_err_t samsa_admin_delete_records(samsa_admin_t *a,
+                                                 const samsa_partition_offset_t *before, size_t n,
+                                                 int timeout_ms, samsa_offset_result_t **results);
+
+/* A group's committed offsets: of the n partitions given, or of every
+ * partition it has committed for when n is 0 (partitions may be NULL
+ * then). *results gets *count results (offset -1: nothing committed). */
+SAMSA_API samsa_err_t samsa_admin_list_group_offsets(samsa_admin_t *a, const char *group,
+                                                     const samsa_topic_partition_t *partitions,
+                                                     size_t n, int timeout_ms,
+                                                     samsa_offset_result_t **results,
+                                                     size_t *count);
+
+/* Commits n offsets for group as an admin does: generation -1 and no
+ * member, which the coordinator accepts only while the group has no
+ * members (else SAMSA_ERR_UNKNOWN_MEMBER_ID or the like per partition).
+ * Creates the group when it does not exist. *results: n results in order. */
+SAMSA_API samsa_err_t samsa_admin_alter_group_offsets(samsa_admin_t *a, const char *group,
+                                                      const samsa_partition_offset_t *offsets,
+                                                      size_t n, int timeout_ms,
+                                                      samsa_offset_result_t **results);
+
+/* Groups. */
+typedef struct samsa_group_listing {
+    const char *group_id;
+    const char *protocol_type; /* "consumer" for consumer groups; "" for offsets only */
+    const char *state;         /* "Stable", "Empty" ...; "" when the broker does not say */
+    int32_t coordinator_id;    /* the broker that listed it */
+} samsa_group_listing_t;
+
+/* Free with samsa_group_list_free(). */
+typedef struct samsa_group_list {
+    samsa_group_listing_t *groups; /* by group id */
+    size_t group_count;
+} samsa_group_list_t;
+
+SAMSA_API void samsa_group_list_free(samsa_group_list_t *list);
+
+/* Every group of every broker (ListGroups is asked of each). */
+SAMSA_API samsa_err_t samsa_admin_list_groups(samsa_admin_t *a, int timeout_ms,
+                                              samsa_group_list_t **list);
+
+typedef struct samsa_group_member {
+    const char *member_id;
+    const char *group_instance_id; /* NULL: none */
+    const char *client_id;
+    const char *client_host;
+    const void *metadata;   /* the member's protocol metadata as sent */
+    size_t metadata_len;
+    const void *assignment; /* its assignment bytes as the leader made them */
+    size_t assignment_len;
+    samsa_topic_partition_t *assigned; /* consumer groups: assignment decoded */
+    size_t assigned_count;
+} samsa_group_member_t;
+
+/* Free the array with samsa_group_descriptions_free(). */
+typedef struct samsa_group_description {
+    const char *group_id;
+    samsa_err_t err;
+    const char *errstr;
+    const char *state;         /* "Stable", "Empty", "Dead" ... */
+    const char *protocol_type; /* "consumer" ... */
+    const char *protocol;      /* the assignor chosen, e.g. "range" */
+    int32_t coordinator_id;
+    samsa_group_member_t *members;
+    size_t member_count;
+} samsa_group_description_t;
+
+SAMSA_API void samsa_group_descriptions_free(samsa_group_description_t *groups);
+
+/* Describes n groups, each asked of its coordinator. *results: n in order;
+ * a group that does not exist is "Dead" with no members, and its err is
+ * SAMSA_ERR_GROUP_ID_NOT_FOUND (brokers before DescribeGroups v6: none). */
+SAMSA_API samsa_err_t samsa_admin_describe_groups(samsa_admin_t *a, const char *const *groups,
+                                                  size_t n, int timeout_ms,
+                                                  samsa_group_description_t **results);
+
+/* Configurations. The resource types carry Kafka's numbers. */
+typedef enum samsa_resource_type {
+    SAMSA_RESOURCE_TOPIC = 2,
+    SAMSA_RESOURCE_BROKER = 4,
+} samsa_resource_type_t;
+
+/* Where a value comes from (Kafka's numbers). */
+typedef enum samsa_config_source {
+    SAMSA_CONFIG_SOURCE_UNKNOWN = 0,
+    SAMSA_CONFIG_SOURCE_DYNAMIC_TOPIC = 1,
+    SAMSA_CONFIG_SOURCE_DYNAMIC_BROKER = 2,
+    SAMSA_CONFIG_SOURCE_DYNAMIC_DEFAULT_BROKER = 3,
+    SAMSA_CONFIG_SOURCE_STATIC_BROKER = 4,
+    SAMSA_CONFIG_SOURCE_DEFAULT = 5,
+    SAMSA_CONFIG_SOURCE_DYNAMIC_BROKER_LOGGER = 6,
+} samsa_config_source_t;
+
+/* "DEFAULT_CONFIG", "STATIC_BROKER_CONFIG" ... as Kafka's tools print them;
+ * "UNKNOWN" for others. The string is static. */
+SAMSA_API const char *samsa_config_source_name(samsa_config_source_t source);
+
+typedef struct samsa_config_resource {
+    samsa_resource_type_t type;
+    const char *name; /* topic name, or broker id ("1") */
+} samsa_config_resource_t;
+
+typedef struct samsa_config_entry {
+    const char *name;
+    const char *value; /* NULL for a sensitive or unset value */
+    int read_only;
+    int is_default;
+    int is_sensitive;
+    samsa_config_source_t source;
+} samsa_config_entry_t;
+
+/* Free the array with samsa_config_results_free(). */
+typedef struct samsa_config_result {
+    samsa_resource_type_t type;
+    const char *name;
+    samsa_err_t err;
+    const char *errstr;
+    samsa_config_entry_t *entries; /* by name */
+    size_t entry_count;
+} samsa_config_result_t;
+
+SAMSA_API void samsa_config_results_free(samsa_config_result_t *results);
+
+/* Every configuration entry of n resources; a broker's is asked of that
+ * broker. *results: n in order. */
+SAMSA_API samsa_err_t samsa_admin_describe_configs(samsa_admin_t *a,
+                                                   const samsa_config_resource_t *resources,
+                                                   size_t n, int timeout_ms,
+                                                   samsa_config_result_t **results);
+
 #ifdef __cplusplus
 }
 #endif
