@@ -45,22 +45,7 @@ static void perf_usage(FILE *out)
 
 int cmd_perf(int argc, char **argv)
 {
-    if (argc < 1) {
-        fprintf(stderr, "%% samsa perf: which test?\n");
-        perf_usage(stderr);
-        return CLI_EXIT_USAGE;
-    }
-    if (strcmp(argv[0], "-h") == 0 || strcmp(argv[0], "--help") == 0) {
-        perf_usage(stdout);
-        return CLI_EXIT_OK;
-    }
-    const cli_command_t *test = cli_find_command(perf_tests, argv[0]);
-    if (!test) {
-        fprintf(stderr, "%% samsa perf: unknown test %s\n", argv[0]);
-        perf_usage(stderr);
-        return CLI_EXIT_USAGE;
-    }
-    return test->run(argc - 1, argv + 1);
+    return cli_dispatch("samsa perf", "test", perf_tests, perf_usage, argc, argv);
 }
 
 static int64_t now_us(void)

@@ -23,12 +23,25 @@ void cli_print_commands(FILE *out, const char *prefix, const cli_command_t *tabl
         fprintf(out, "  %s%s %s\n                 %s\n", prefix, c->name, c->synopsis, c->summary);
 }
 
-const cli_command_t *cli_find_command(const cli_command_t *table, const char *name)
+int cli_dispatch(const char *cmd, const char *what, const cli_command_t *table,
+                 void (*usage)(FILE *out), int argc, char **argv)
 {
+    if (argc < 1) {
+        fprintf(stderr, "%% %s: which %s?\n", cmd, what);
+        usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    const char *name = argv[0];
+    if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "help") == 0) {
+        usage(stdout);
+        return CLI_EXIT_OK;
+    }
     for (const cli_command_t *c = table; c->name; c++)
         if (strcmp(c->name, name) == 0)
-            return c;
-    return NULL;
+            return c->run(argc - 1, argv + 1);
+    fprintf(stderr, "%% %s: unknown %s %s\n", cmd, what, name);
+    usage(stderr);
+    return CLI_EXIT_USAGE;
 }
 
 /* ---- options ---- */
@@ -57,6 +70,9 @@ static const cli_opt_t *find_long(const cli_opt_t *opts, const char *name, size_
             return o;
     return NULL;
 }
+
+/* -h and --help, known to every table. */
+static const cli_opt_t help_opt = {CLI_HELP, 'h', "help", NULL};
 
 int cli_next(cli_args_t *a)
 {
@@ -87,17 +103,13 @@ int cli_next(cli_args_t *a)
             a->flag = a->flag_buf;
             attached = eq + 1;
         }
-        if (!eq && strcmp(name, "help") == 0)
-            return CLI_HELP;
-        o = find_long(a->opts, name, len);
+        o = len == 4 && strncmp(name, "help", 4) == 0 ? &help_opt : find_long(a->opts, name, len);
     } else {
         snprintf(a->flag_buf, sizeof(a->flag_buf), "-%c", arg[1]);
         a->flag = a->flag_buf;
         if (arg[2])
             attached = arg + 2;
-        if (arg[1] == 'h' && !attached)
-            return CLI_HELP;
-        o = find_short(a->opts, arg[1]);
+        o = arg[1] == 'h' ? &help_opt : find_short(a->opts, arg[1]);
     }
     if (!o) {
         cli_usage_error(a, "unknown option %s", a->flag);

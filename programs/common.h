@@ -43,8 +43,13 @@ typedef struct cli_command {
  * prefix (e.g. "perf ") before each name. */
 void cli_print_commands(FILE *out, const char *prefix, const cli_command_t *table);
 
-/* The entry of table named name, or NULL. */
-const cli_command_t *cli_find_command(const cli_command_t *table, const char *name);
+/* Runs the entry of table named argv[0] with the arguments after it and
+ * returns its exit status. For -h, --help or "help" prints usage on stdout
+ * and returns CLI_EXIT_OK; with no name, or a name not in table, prints
+ * "% CMD: which WHAT?" or "% CMD: unknown WHAT NAME" and usage on stderr
+ * and returns CLI_EXIT_USAGE. what names an entry ("command", "test"). */
+int cli_dispatch(const char *cmd, const char *what, const cli_command_t *table,
+                 void (*usage)(FILE *out), int argc, char **argv);
 
 /* ---- options ---- */
 

@@ -36,24 +36,9 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        usage(stderr);
-        return CLI_EXIT_USAGE;
-    }
-    const char *name = argv[1];
-    if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "help") == 0) {
-        usage(stdout);
-        return CLI_EXIT_OK;
-    }
-    if (strcmp(name, "-V") == 0 || strcmp(name, "--version") == 0) {
+    if (argc > 1 && (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0)) {
         printf("samsa %s\n", samsa_version());
         return CLI_EXIT_OK;
     }
-    const cli_command_t *c = cli_find_command(commands, name);
-    if (!c) {
-        fprintf(stderr, "%% samsa: unknown command %s\n", name);
-        usage(stderr);
-        return CLI_EXIT_USAGE;
-    }
-    return c->run(argc - 2, argv + 2);
+    return cli_dispatch("samsa", "command", commands, usage, argc - 1, argv + 1);
 }
