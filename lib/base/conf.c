@@ -312,3 +312,22 @@ int conf_parse_int64(const char *value, long long min, long long max, long long 
     *out = v;
     return 0;
 }
+
+samsa_err_t conf_arrays(const samsa_conf_t *conf, const char ***keys, const char ***values,
+                        size_t *n, char *errstr, size_t errlen)
+{
+    *n = conf_count(conf);
+    *keys = calloc(*n + 1, sizeof(**keys));
+    *values = calloc(*n + 1, sizeof(**values));
+    if (!*keys || !*values) {
+        free(*keys);
+        free(*values);
+        *keys = *values = NULL;
+        return conf_fail(SAMSA_ERR__NOMEM, errstr, errlen, "out of memory");
+    }
+    for (size_t i = 0; i < *n; i++) {
+        (*keys)[i] = conf_entry(conf, i)->key;
+        (*values)[i] = conf_entry(conf, i)->value;
+    }
+    return SAMSA_ERR_NONE;
+}

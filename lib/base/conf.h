@@ -44,6 +44,13 @@ samsa_err_t conf_parse_properties(samsa_conf_t *conf, const char *text, size_t l
 samsa_err_t conf_fail(samsa_err_t err, char *errstr, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* The properties of conf as two arrays of n keys and n values (pointing
+ * into conf), for the constructors that take key/value arrays. The caller
+ * frees both arrays (not the strings). Returns SAMSA_ERR__NOMEM with errstr
+ * filled when memory runs out. */
+samsa_err_t conf_arrays(const samsa_conf_t *conf, const char ***keys, const char ***values,
+                        size_t *n, char *errstr, size_t errlen);
+
 /* Parses a boolean as Kafka does ("true"/"false", any case). Returns 0 or 1,
  * or -1 when value is neither. */
 int conf_parse_bool(const char *value);

@@ -111,6 +111,7 @@ static int64_t fetch_fill(fetch_wait_t *fw, bool *errors)
                 continue;
             }
             fw->read_count++;
+            log_read_unmap(lr); /* sent with sendfile (conn.c) */
             out->error_code = 0;
             out->high_watermark = lr->high_watermark;
             out->last_stable_offset = lr->high_watermark;

@@ -296,20 +296,11 @@ SAMSA_API samsa_admin_t *samsa_admin_new(samsa_conf_t *conf, char *errstr, size_
             snprintf(errstr, errlen, "conf is NULL");
         return NULL;
     }
-    size_t n = conf_count(conf);
-    const char **keys = calloc(n + 1, sizeof(*keys));
-    const char **values = calloc(n + 1, sizeof(*values));
-    samsa_admin_t *a = NULL;
-    if (!keys || !values) {
-        if (errstr && errlen)
-            snprintf(errstr, errlen, "out of memory");
-    } else {
-        for (size_t i = 0; i < n; i++) {
-            keys[i] = conf_entry(conf, i)->key;
-            values[i] = conf_entry(conf, i)->value;
-        }
-        a = samsa_admin_new_kv(keys, values, n, errstr, errlen);
-    }
+    const char **keys, **values;
+    size_t n;
+    if (conf_arrays(conf, &keys, &values, &n, errstr, errlen))
+        return NULL;
+    samsa_admin_t *a = samsa_admin_new_kv(keys, values, n, errstr, errlen);
     free(keys);
     free(values);
     if (a)

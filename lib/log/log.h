@@ -233,6 +233,14 @@ samsa_err_t partition_log_read(partition_log_t *pl, int64_t offset, size_t max_b
 /* Drops the reference a read holds; any thread; idempotent. */
 void log_read_release(log_read_t *r);
 
+/* For a reader that sends the range with sendfile() from r->fd and never
+ * touches r->data: partition_log_read() faulted in the pages of the batch
+ * headers it scanned (and the kernel maps their neighbours too), which
+ * would count every page a consumer reads as this process's memory. This
+ * unmaps them again (the page cache keeps them; r->data stays valid and
+ * would fault them back). Any thread. */
+void log_read_unmap(const log_read_t *r);
+
 /* ListOffsets by timestamp: the base offset of the first batch whose max
  * timestamp is >= timestamp_ms (found with the time index), and that max
  * timestamp. A record-exact answer is the first record of that batch with a

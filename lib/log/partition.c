@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -520,6 +521,19 @@ out:;
 }
 
 /* ---- read -------------------------------------------------------------- */
+
+void log_read_unmap(const log_read_t *r)
+{
+    static uintptr_t page;
+    if (!r->data || r->length_bytes == 0)
+        return;
+    if (!page)
+        page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t lo = ((uintptr_t)r->data + page - 1) & ~(page - 1);
+    uintptr_t hi = ((uintptr_t)r->data + r->length_bytes) & ~(page - 1);
+    if (hi > lo)
+        madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
 
 samsa_err_t partition_log_read(partition_log_t *pl, int64_t offset, size_t max_bytes,
                                log_read_t *out)
