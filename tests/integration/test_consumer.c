@@ -24,6 +24,11 @@ static test_broker_t tb;
 static void setup(void) { test_broker_start(&tb, false, NULL); }
 static void teardown(void) { test_broker_stop(&tb, true); }
 
+/* With SAMSA_TEST_KAFKA_BOOTSTRAP set (tests/scripts/client-consumer-kafka.sh
+ * sets it) the group tests run against that broker instead. */
+static void setup_kafka(void) { tb.bootstrap = getenv("SAMSA_TEST_KAFKA_BOOTSTRAP"); }
+static void teardown_kafka(void) {}
+
 static void create_topic(const char *topic, int32_t partitions)
 {
     kclient_t kc;
@@ -487,6 +492,16 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("consumer");
+    if (getenv("SAMSA_TEST_KAFKA_BOOTSTRAP")) {
+        TCase *tk = tcase_create("kafka");
+        tcase_add_checked_fixture(tk, setup_kafka, teardown_kafka);
+        tcase_set_timeout(tk, 120);
+        tcase_add_test(tk, subscribe_polls_every_message_with_keys_headers_timestamps);
+        tcase_add_test(tk, group_splits_partitions_and_rebalances_range);
+        tcase_add_test(tk, group_splits_partitions_and_rebalances_cooperative_sticky);
+        suite_add_tcase(s, tk);
+        return kclient_run(s);
+    }
     TCase *tc = tcase_create("embedded broker");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 120);

@@ -95,7 +95,8 @@ END_TEST
 /* Copies a member's assignment into owned storage for the next round. */
 static void take_owned(assignor_member_t *m, assign_tp_t *store)
 {
-    memcpy(store, m->assigned, sizeof(*store) * (size_t)m->assigned_count);
+    if (m->assigned_count)
+        memcpy(store, m->assigned, sizeof(*store) * (size_t)m->assigned_count);
     m->owned = store;
     m->owned_count = m->assigned_count;
 }
