@@ -622,9 +622,12 @@ SAMSA_API samsa_err_t samsa_admin_list_topics(samsa_admin_t *a, const char *cons
 #define SAMSA_OFFSET_SPEC_EARLIEST (-2)      /* the log start offset */
 #define SAMSA_OFFSET_SPEC_MAX_TIMESTAMP (-3) /* the record with the largest timestamp */
 
+/* One partition of a topic, with an offset where one is meant. */
 typedef struct samsa_topic_partition {
     const char *topic;
     int32_t partition;
+    int64_t offset;   /* -1 when none (no committed offset, unknown position) */
+    samsa_err_t err;  /* per-partition outcome where a call reports one */
 } samsa_topic_partition_t;
 
 typedef struct samsa_partition_offset {
@@ -790,6 +793,213 @@ SAMSA_API samsa_err_t samsa_admin_describe_configs(samsa_admin_t *a,
                                                    const samsa_config_resource_t *resources,
                                                    size_t n, int timeout_ms,
                                                    samsa_config_result_t **results);
+
+/* ---- consumer ---- */
+/*
+ * The consumer reads messages from topic partitions, either as a member of
+ * a consumer group (samsa_consumer_subscribe(): Kafka's classic group
+ * protocol, the group leader assigning partitions with range, roundrobin or
+ * cooperative-sticky) or from partitions the application names
+ * (samsa_consumer_assign()). Each handle runs one I/O thread that owns its
+ * connections, the group membership (heartbeats included) and the
+ * fetcher, which prefetches up to queued.max.messages.kbytes while the
+ * application works. Messages, errors and rebalance notifications come
+ * back through samsa_consumer_poll() on the application's thread.
+ *
+ * Properties the consumer knows, beside the connection ones listed for the
+ * producer: group.id, partition.assignment.strategy (comma-separated: range,
+ * roundrobin, cooperative-sticky; default "range,cooperative-sticky"),
+ * auto.offset.reset (earliest|latest|none; librdkafka's smallest|largest),
+ * enable.auto.commit, auto.commit.interval.ms, session.timeout.ms,
+ * heartbeat.interval.ms, max.poll.interval.ms, fetch.min.bytes,
+ * fetch.max.wait.ms (fetch.wait.max.ms), max.partition.fetch.bytes,
+ * fetch.max.bytes, queued.max.messages.kbytes, isolation.level.
+ *
+ * Offsets: the position of a partition is the offset of the next message
+ * poll returns for it. Auto commit (and samsa_consumer_commit() with NULL)
+ * commits the positions, i.e. what poll has returned, as the Java client
+ * does.
+ */
+typedef struct samsa_consumer samsa_consumer_t;
+
+
+/* A list of partitions: count entries at items. */
+typedef struct samsa_partition_list {
+    samsa_topic_partition_t *items;
+    size_t count;
+} samsa_partition_list_t;
+
+/* Timestamp types of a consumed message. */
+#define SAMSA_TIMESTAMP_CREATE_TIME 0
+#define SAMSA_TIMESTAMP_LOG_APPEND_TIME 1
+
+/* A consumed message, or an error (err set: then topic/partition say where
+ * when known, errstr what failed and where, offset is -1 or the offset the
+ * error concerns, and there is no payload).
+ *
+ * Lifetime: every message poll returns belongs to the application, which
+ * frees it with samsa_message_free() (from any thread, in any order, also
+ * after samsa_consumer_free()). Until then everything it points to (key,
+ * value, headers, topic, errstr) stays valid and unchanged. Payloads are not
+ * copied per message: they point into the fetch response's record bytes
+ * (or a batch's decompressed records), which are shared by reference count
+ * between the messages of that response, so holding one message holds its
+ * whole buffer in memory (and counts against queued.max.messages.kbytes
+ * until poll returns it; held messages are outside that bound). */
+typedef struct samsa_message {
+    const char *topic;
+    int32_t partition;
+    int64_t offset;
+    int64_t timestamp_ms;
+    int timestamp_type;            /* SAMSA_TIMESTAMP_* */
+    const void *key;               /* NULL: null key */
+    size_t key_len;
+    const void *value;             /* NULL: null value */
+    size_t value_len;
+    const samsa_header_t *headers; /* header_count entries */
+    size_t header_count;
+    int32_t leader_epoch;          /* of the batch; -1 when unknown */
+    samsa_err_t err;
+    const char *errstr;            /* "" when err is SAMSA_ERR_NONE */
+} samsa_message_t;
+
+/* Frees a message returned by samsa_consumer_poll() (NULL is ignored).
+ * Any thread; once per message. */
+SAMSA_API void samsa_message_free(samsa_message_t *msg);
+
+/* A rebalance changed the partitions assigned to the consumer. Called from
+ * samsa_consumer_poll() on the polling thread. With eager assignors (range,
+ * roundrobin) every partition is revoked before the group rebalances and
+ * the new assignment follows; with cooperative-sticky only the partitions
+ * that move to another member are revoked. The list and its strings are
+ * valid during the call only. The callback may call commit (which then
+ * commits before the partitions go), position, committed, seek, pause and
+ * resume; it must not poll, close or free the consumer. */
+typedef void samsa_rebalance_fn(samsa_consumer_t *c, int assigned,
+                                const samsa_partition_list_t *partitions, void *opaque);
+
+/* The outcome of a commit (auto commit included; err 0 when every
+ * partition was committed). offsets holds each partition with its own err.
+ * Called from samsa_consumer_poll() (or from samsa_consumer_commit() for a
+ * synchronous commit) on the calling thread; valid during the call only. */
+typedef void samsa_commit_fn(samsa_consumer_t *c, samsa_err_t err,
+                             const samsa_partition_list_t *offsets, void *opaque);
+
+typedef struct samsa_consumer_callbacks {
+    samsa_rebalance_fn *rebalance; /* may be NULL */
+    samsa_commit_fn *commit;       /* may be NULL */
+    void *opaque;                  /* passed to both */
+} samsa_consumer_callbacks_t;
+
+/* Creates a consumer from n properties (keys/values read during the call;
+ * callbacks, may be NULL, copied) and starts its I/O thread. Returns NULL
+ * with errstr (errlen bytes) naming the bad property or the failure. Any
+ * thread. */
+SAMSA_API samsa_consumer_t *samsa_consumer_new_kv(const char *const *keys,
+                                                  const char *const *values, size_t n,
+                                                  const samsa_consumer_callbacks_t *callbacks,
+                                                  char *errstr, size_t errlen);
+
+/* The same from a samsa_conf_t: on success the consumer owns conf and frees
+ * it; on failure conf stays the caller's. Any thread. */
+SAMSA_API samsa_consumer_t *samsa_consumer_new(samsa_conf_t *conf,
+                                               const samsa_consumer_callbacks_t *callbacks,
+                                               char *errstr, size_t errlen);
+
+/* Joins the group (group.id must be set) subscribed to topics (n names,
+ * copied). A name starting with '^' is a POSIX extended regular expression
+ * matched against every topic in the cluster's metadata, refreshed every
+ * metadata.max.age.ms. Replaces an earlier subscription or assignment.
+ * Returns SAMSA_ERR_NONE, SAMSA_ERR__INVALID_ARG (no topics, a bad
+ * pattern), SAMSA_ERR__INVALID_CONFIG (no group.id), SAMSA_ERR__NOMEM or
+ * SAMSA_ERR__DESTROYED. Any thread; waits for the I/O thread, not for the
+ * group. */
+SAMSA_API samsa_err_t samsa_consumer_subscribe(samsa_consumer_t *c, const char *const *topics,
+                                               size_t n);
+
+/* Leaves the group (if any) and stops consuming. Any thread. */
+SAMSA_API samsa_err_t samsa_consumer_unsubscribe(samsa_consumer_t *c);
+
+/* Consumes exactly the partitions listed (copied; an offset >= 0 starts
+ * there, -1 starts from the committed offset when group.id is set, else by
+ * auto.offset.reset; -2 earliest; -3 latest), without joining a group. An
+ * empty or NULL list stops consuming. Replaces an earlier subscription or
+ * assignment. Returns SAMSA_ERR_NONE, SAMSA_ERR__INVALID_ARG,
+ * SAMSA_ERR__NOMEM or SAMSA_ERR__DESTROYED. Any thread. */
+SAMSA_API samsa_err_t samsa_consumer_assign(samsa_consumer_t *c,
+                                            const samsa_partition_list_t *partitions);
+
+/* The partitions currently assigned, into *out (free with
+ * samsa_partition_list_free; offsets are positions). Any thread. */
+SAMSA_API samsa_err_t samsa_consumer_assignment(samsa_consumer_t *c, samsa_partition_list_t *out);
+
+/* Frees a list the consumer allocated (items and strings), leaving it empty. */
+SAMSA_API void samsa_partition_list_free(samsa_partition_list_t *list);
+
+/* Waits up to timeout_ms (-1: forever, 0: not at all) for the next message
+ * or error and returns it (NULL when none came), delivering rebalance and
+ * commit callbacks first on this thread. The caller owns the message (see
+ * samsa_message_t). One thread polls a consumer at a time. */
+SAMSA_API samsa_message_t *samsa_consumer_poll(samsa_consumer_t *c, int timeout_ms);
+
+/* Commits offsets (NULL: the positions of every assigned partition) to the
+ * group's coordinator. With async 0 it waits for the answer and
+ * returns its outcome (SAMSA_ERR_NONE, the first partition error, or a
+ * request error) and calls the commit callback before returning; with async
+ * non-zero it returns SAMSA_ERR_NONE once queued, and the outcome comes to the
+ * commit callback from a later poll. SAMSA_ERR__INVALID_CONFIG without
+ * group.id; SAMSA_ERR__STATE when nothing is to be committed. Any thread
+ * (the callback then runs on the calling thread for sync commits). */
+SAMSA_API samsa_err_t samsa_consumer_commit(samsa_consumer_t *c,
+                                            const samsa_partition_list_t *offsets, int async);
+
+/* Fills each entry's offset of partitions with the group's committed
+ * offset (-1 when none) and err. Waits up to timeout_ms. Returns
+ * SAMSA_ERR_NONE, a request error, SAMSA_ERR__TIMED_OUT or
+ * SAMSA_ERR__INVALID_CONFIG (no group.id). Any thread. */
+SAMSA_API samsa_err_t samsa_consumer_committed(samsa_consumer_t *c,
+                                               samsa_partition_list_t *partitions,
+                                               int timeout_ms);
+
+/* Fills each entry's offset with the partition's position (-1 when not
+ * known yet, err SAMSA_ERR__STATE for a partition not assigned). Any
+ * thread. */
+SAMSA_API samsa_err_t samsa_consumer_position(samsa_consumer_t *c,
+                                              samsa_partition_list_t *partitions);
+
+/* Special offsets for samsa_consumer_seek. */
+#define SAMSA_OFFSET_BEGINNING (-2)
+#define SAMSA_OFFSET_END (-3)
+
+/* Moves an assigned partition's position to offset (>= 0, or
+ * SAMSA_OFFSET_BEGINNING / SAMSA_OFFSET_END, looked up with ListOffsets).
+ * Prefetched messages of the partition are dropped. Returns
+ * SAMSA_ERR_NONE, SAMSA_ERR__STATE when the partition is not assigned,
+ * SAMSA_ERR__INVALID_ARG. Any thread. */
+SAMSA_API samsa_err_t samsa_consumer_seek(samsa_consumer_t *c, const char *topic,
+                                          int32_t partition, int64_t offset);
+
+/* Moves the position to the first message with a timestamp at or after
+ * timestamp_ms (the end when there is none), looked up with ListOffsets.
+ * Same returns as samsa_consumer_seek. Any thread. */
+SAMSA_API samsa_err_t samsa_consumer_seek_timestamp(samsa_consumer_t *c, const char *topic,
+                                                    int32_t partition, int64_t timestamp_ms);
+
+/* Stops (pause) or restarts (resume) fetching the listed partitions;
+ * prefetched messages of paused partitions are held back until resumed.
+ * Entries not assigned get err SAMSA_ERR__STATE. Any thread. */
+SAMSA_API samsa_err_t samsa_consumer_pause(samsa_consumer_t *c, samsa_partition_list_t *partitions);
+SAMSA_API samsa_err_t samsa_consumer_resume(samsa_consumer_t *c,
+                                            samsa_partition_list_t *partitions);
+
+/* Commits the positions when enable.auto.commit is set, leaves the group
+ * (LeaveGroup) and stops the I/O thread; pending callbacks are dropped.
+ * Returns SAMSA_ERR_NONE or the final commit's error. Call once, with no
+ * other call on c running. */
+SAMSA_API samsa_err_t samsa_consumer_close(samsa_consumer_t *c);
+
+/* Closes (when not closed yet) and frees the consumer. NULL is ignored. */
+SAMSA_API void samsa_consumer_free(samsa_consumer_t *c);
 
 #ifdef __cplusplus
 }

@@ -205,7 +205,7 @@ static void decode_assignment(void *root, samsa_group_member_t *m, proto_bytes_t
         const char *topic = admin_result_str(root, (proto_str_t){(const char *)name, len > 0 ? len : 0});
         int32_t parts = reader_i32(&r);
         for (int32_t p = 0; p < parts; p++)
-            tp[k++] = (samsa_topic_partition_t){topic ? topic : "", reader_i32(&r)};
+            tp[k++] = (samsa_topic_partition_t){.topic = topic ? topic : "", .partition = reader_i32(&r), .offset = -1};
     }
     m->assigned = tp;
     m->assigned_count = k;

@@ -13,7 +13,18 @@
 
 #include "proto/compress.h"
 
-enum prop_type { PROP_INT32, PROP_INT64, PROP_BOOL, PROP_STRING, PROP_ACKS, PROP_CODEC, PROP_QFULL };
+enum prop_type {
+    PROP_INT32,
+    PROP_INT64,
+    PROP_BOOL,
+    PROP_STRING,
+    PROP_ACKS,
+    PROP_CODEC,
+    PROP_QFULL,
+    PROP_RESET,
+    PROP_ISOLATION,
+    PROP_STRATEGY,
+};
 
 typedef struct prop {
     const char *name;
@@ -21,47 +32,69 @@ typedef struct prop {
     size_t offset;
     size_t size;      /* PROP_STRING: capacity of the char array */
     int64_t min, max; /* integer ranges */
+    bool consumer;    /* a consumer property: unknown to producers */
 } prop_t;
 
 #define F(field) offsetof(client_config_t, field), sizeof(((client_config_t *)0)->field)
 #define I32MAX INT32_MAX
 
 static const prop_t props[] = {
-    {"bootstrap.servers", PROP_STRING, F(bootstrap_servers), 0, 0},
-    {"metadata.broker.list", PROP_STRING, F(bootstrap_servers), 0, 0},
-    {"client.id", PROP_STRING, F(client_id), 0, 0},
-    {"request.timeout.ms", PROP_INT32, F(request_timeout_ms), 1, I32MAX},
-    {"socket.timeout.ms", PROP_INT32, F(request_timeout_ms), 1, I32MAX},
-    {"reconnect.backoff.ms", PROP_INT32, F(reconnect_backoff_ms), 0, 3600000},
-    {"reconnect.backoff.max.ms", PROP_INT32, F(reconnect_backoff_max_ms), 0, 3600000},
-    {"socket.connection.setup.timeout.ms", PROP_INT32, F(connect_timeout_ms), 1, I32MAX},
-    {"metadata.max.age.ms", PROP_INT32, F(metadata_max_age_ms), 1, I32MAX},
-    {"topic.metadata.refresh.interval.ms", PROP_INT32, F(metadata_max_age_ms), 1, I32MAX},
-    {"max.in.flight.requests.per.connection", PROP_INT32, F(max_in_flight), 1, 1000000},
-    {"max.in.flight", PROP_INT32, F(max_in_flight), 1, 1000000},
-    {"receive.message.max.bytes", PROP_INT32, F(max_response_bytes), 1000, I32MAX},
-    {"acks", PROP_ACKS, F(acks), 0, 0},
-    {"request.required.acks", PROP_ACKS, F(acks), 0, 0},
-    {"linger.ms", PROP_INT32, F(linger_ms), 0, 900000},
-    {"queue.buffering.max.ms", PROP_INT32, F(linger_ms), 0, 900000},
-    {"batch.size", PROP_INT32, F(batch_size_bytes), 1, I32MAX},
-    {"buffer.memory", PROP_INT64, F(buffer_memory_bytes), 1, INT64_MAX / 2},
-    {"queue.buffering.max.messages", PROP_INT32, F(queue_max_messages), 1, I32MAX},
-    {"queue.full.behavior", PROP_QFULL, F(queue_full_behavior), 0, 0},
-    {"max.block.ms", PROP_INT32, F(max_block_ms), 0, I32MAX},
-    {"max.request.size", PROP_INT32, F(max_request_bytes), 1000, I32MAX},
-    {"message.max.bytes", PROP_INT32, F(max_request_bytes), 1000, I32MAX},
-    {"compression.type", PROP_CODEC, F(compression_codec), 0, 0},
-    {"compression.codec", PROP_CODEC, F(compression_codec), 0, 0},
-    {"compression.level", PROP_INT32, F(compression_level), -131072, 22},
-    {"retries", PROP_INT32, F(retries), 0, I32MAX},
-    {"message.send.max.retries", PROP_INT32, F(retries), 0, I32MAX},
-    {"retry.backoff.ms", PROP_INT32, F(retry_backoff_ms), 1, 300000},
-    {"delivery.timeout.ms", PROP_INT32, F(delivery_timeout_ms), 1, I32MAX},
-    {"message.timeout.ms", PROP_INT32, F(delivery_timeout_ms), 1, I32MAX},
-    {"enable.idempotence", PROP_BOOL, F(enable_idempotence), 0, 0},
-    {"allow.auto.create.topics", PROP_BOOL, F(auto_create_topics), 0, 0},
+    {"bootstrap.servers", PROP_STRING, F(bootstrap_servers), 0, 0, false},
+    {"metadata.broker.list", PROP_STRING, F(bootstrap_servers), 0, 0, false},
+    {"client.id", PROP_STRING, F(client_id), 0, 0, false},
+    {"request.timeout.ms", PROP_INT32, F(request_timeout_ms), 1, I32MAX, false},
+    {"socket.timeout.ms", PROP_INT32, F(request_timeout_ms), 1, I32MAX, false},
+    {"reconnect.backoff.ms", PROP_INT32, F(reconnect_backoff_ms), 0, 3600000, false},
+    {"reconnect.backoff.max.ms", PROP_INT32, F(reconnect_backoff_max_ms), 0, 3600000, false},
+    {"socket.connection.setup.timeout.ms", PROP_INT32, F(connect_timeout_ms), 1, I32MAX, false},
+    {"metadata.max.age.ms", PROP_INT32, F(metadata_max_age_ms), 1, I32MAX, false},
+    {"topic.metadata.refresh.interval.ms", PROP_INT32, F(metadata_max_age_ms), 1, I32MAX, false},
+    {"max.in.flight.requests.per.connection", PROP_INT32, F(max_in_flight), 1, 1000000, false},
+    {"max.in.flight", PROP_INT32, F(max_in_flight), 1, 1000000, false},
+    {"receive.message.max.bytes", PROP_INT32, F(max_response_bytes), 1000, I32MAX, false},
+    {"acks", PROP_ACKS, F(acks), 0, 0, false},
+    {"request.required.acks", PROP_ACKS, F(acks), 0, 0, false},
+    {"linger.ms", PROP_INT32, F(linger_ms), 0, 900000, false},
+    {"queue.buffering.max.ms", PROP_INT32, F(linger_ms), 0, 900000, false},
+    {"batch.size", PROP_INT32, F(batch_size_bytes), 1, I32MAX, false},
+    {"buffer.memory", PROP_INT64, F(buffer_memory_bytes), 1, INT64_MAX / 2, false},
+    {"queue.buffering.max.messages", PROP_INT32, F(queue_max_messages), 1, I32MAX, false},
+    {"queue.full.behavior", PROP_QFULL, F(queue_full_behavior), 0, 0, false},
+    {"max.block.ms", PROP_INT32, F(max_block_ms), 0, I32MAX, false},
+    {"max.request.size", PROP_INT32, F(max_request_bytes), 1000, I32MAX, false},
+    {"message.max.bytes", PROP_INT32, F(max_request_bytes), 1000, I32MAX, false},
+    {"compression.type", PROP_CODEC, F(compression_codec), 0, 0, false},
+    {"compression.codec", PROP_CODEC, F(compression_codec), 0, 0, false},
+    {"compression.level", PROP_INT32, F(compression_level), -131072, 22, false},
+    {"retries", PROP_INT32, F(retries), 0, I32MAX, false},
+    {"message.send.max.retries", PROP_INT32, F(retries), 0, I32MAX, false},
+    {"retry.backoff.ms", PROP_INT32, F(retry_backoff_ms), 1, 300000, false},
+    {"delivery.timeout.ms", PROP_INT32, F(delivery_timeout_ms), 1, I32MAX, false},
+    {"message.timeout.ms", PROP_INT32, F(delivery_timeout_ms), 1, I32MAX, false},
+    {"enable.idempotence", PROP_BOOL, F(enable_idempotence), 0, 0, false},
+    {"allow.auto.create.topics", PROP_BOOL, F(auto_create_topics), 0, 0, false},
+    {"group.id", PROP_STRING, F(group_id), 0, 0, true},
+    {"partition.assignment.strategy", PROP_STRATEGY, F(assignment_strategy), 0, 0, true},
+    {"auto.offset.reset", PROP_RESET, F(auto_offset_reset), 0, 0, true},
+    {"enable.auto.commit", PROP_BOOL, F(enable_auto_commit), 0, 0, true},
+    {"auto.commit.interval.ms", PROP_INT32, F(auto_commit_interval_ms), 1, I32MAX, true},
+    {"session.timeout.ms", PROP_INT32, F(session_timeout_ms), 1, 3600000, true},
+    {"heartbeat.interval.ms", PROP_INT32, F(heartbeat_interval_ms), 1, 3600000, true},
+    {"max.poll.interval.ms", PROP_INT32, F(max_poll_interval_ms), 1, 86400000, true},
+    {"fetch.min.bytes", PROP_INT32, F(fetch_min_bytes), 0, I32MAX, true},
+    {"fetch.max.wait.ms", PROP_INT32, F(fetch_max_wait_ms), 0, 300000, true},
+    {"fetch.wait.max.ms", PROP_INT32, F(fetch_max_wait_ms), 0, 300000, true},
+    {"max.partition.fetch.bytes", PROP_INT32, F(max_partition_fetch_bytes), 1, I32MAX, true},
+    {"fetch.max.bytes", PROP_INT32, F(fetch_max_bytes), 1, I32MAX, true},
+    {"queued.max.messages.kbytes", PROP_INT32, F(queued_max_kbytes), 1, 2097151, true},
+    {"isolation.level", PROP_ISOLATION, F(read_committed), 0, 0, true},
 };
+
+void client_config_init_consumer(client_config_t *cfg)
+{
+    client_config_init(cfg);
+    cfg->consumer = true;
+}
 
 void client_config_init(client_config_t *cfg)
 {
@@ -89,6 +122,43 @@ void client_config_init(client_config_t *cfg)
     cfg->delivery_timeout_ms = 120000;
     cfg->enable_idempotence = true;
     cfg->auto_create_topics = true;
+    snprintf(cfg->assignment_strategy, sizeof(cfg->assignment_strategy), "%s",
+             "range,cooperative-sticky");
+    cfg->auto_offset_reset = CLIENT_RESET_LATEST;
+    cfg->enable_auto_commit = true;
+    cfg->auto_commit_interval_ms = 5000;
+    cfg->session_timeout_ms = 45000;
+    cfg->heartbeat_interval_ms = 3000;
+    cfg->max_poll_interval_ms = 300000;
+    cfg->fetch_min_bytes = 1;
+    cfg->fetch_max_wait_ms = 500;
+    cfg->max_partition_fetch_bytes = 1048576;
+    cfg->fetch_max_bytes = 52428800;
+    cfg->queued_max_kbytes = 65536;
+}
+
+/* Whether every comma-separated name in value is an assignor samsa has. */
+static bool strategy_valid(const char *value)
+{
+    const char *known[] = {"range", "roundrobin", "cooperative-sticky"};
+    const char *s = value;
+    int count = 0;
+    while (*s) {
+        while (*s == ' ' || *s == ',')
+            s++;
+        if (!*s)
+            break;
+        size_t n = strcspn(s, ", ");
+        bool found = false;
+        for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+            if (strlen(known[i]) == n && !strncmp(known[i], s, n))
+                found = true;
+        if (!found)
+            return false;
+        count++;
+        s += n;
+    }
+    return count > 0;
 }
 
 static samsa_err_t parse_int(const char *value, int64_t min, int64_t max, int64_t *out)
@@ -171,6 +241,40 @@ static samsa_err_t parse_one(const prop_t *p, const char *value, client_config_t
             return SAMSA_ERR__INVALID_CONFIG;
         }
         return SAMSA_ERR_NONE;
+    case PROP_RESET:
+        if (!strcmp(value, "earliest") || !strcmp(value, "smallest") ||
+            !strcmp(value, "beginning"))
+            cfg->auto_offset_reset = CLIENT_RESET_EARLIEST;
+        else if (!strcmp(value, "latest") || !strcmp(value, "largest") || !strcmp(value, "end"))
+            cfg->auto_offset_reset = CLIENT_RESET_LATEST;
+        else if (!strcmp(value, "none") || !strcmp(value, "error"))
+            cfg->auto_offset_reset = CLIENT_RESET_NONE;
+        else {
+            snprintf(errbuf, errlen, "%s: \"%s\" is not one of earliest, latest, none", p->name,
+                     value);
+            return SAMSA_ERR__INVALID_CONFIG;
+        }
+        return SAMSA_ERR_NONE;
+    case PROP_ISOLATION:
+        if (!strcmp(value, "read_committed"))
+            cfg->read_committed = true;
+        else if (!strcmp(value, "read_uncommitted"))
+            cfg->read_committed = false;
+        else {
+            snprintf(errbuf, errlen, "%s: \"%s\" is not one of read_uncommitted, read_committed",
+                     p->name, value);
+            return SAMSA_ERR__INVALID_CONFIG;
+        }
+        return SAMSA_ERR_NONE;
+    case PROP_STRATEGY:
+        if (strlen(value) >= p->size || !strategy_valid(value)) {
+            snprintf(errbuf, errlen,
+                     "%s: \"%s\" is not a list of range, roundrobin, cooperative-sticky", p->name,
+                     value);
+            return SAMSA_ERR__INVALID_CONFIG;
+        }
+        memcpy(field, value, strlen(value) + 1);
+        return SAMSA_ERR_NONE;
     }
     return SAMSA_ERR__INVALID_CONFIG;
 }
@@ -197,11 +301,13 @@ static int distance(const char *a, const char *b)
 }
 
 /* The known property nearest to a misspelt key (at most two edits), or NULL. */
-static const char *closest_name(const char *key)
+static const char *closest_name(const char *key, bool consumer)
 {
     const char *best = NULL;
     int best_d = 3;
     for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++) {
+        if (props[i].consumer && !consumer)
+            continue;
         int d = distance(key, props[i].name);
         if (d < best_d) {
             best_d = d;
@@ -224,7 +330,7 @@ samsa_err_t client_config_set(client_config_t *cfg, const char *key, const char 
         return SAMSA_ERR__INVALID_ARG;
     }
     for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++) {
-        if (strcmp(props[i].name, key))
+        if (strcmp(props[i].name, key) || (props[i].consumer && !cfg->consumer))
             continue;
         client_config_t copy = *cfg;
         samsa_err_t err = parse_one(&props[i], value, &copy, errbuf, errlen);
@@ -232,7 +338,7 @@ samsa_err_t client_config_set(client_config_t *cfg, const char *key, const char 
             *cfg = copy;
         return err;
     }
-    const char *near = closest_name(key);
+    const char *near = closest_name(key, cfg->consumer);
     if (near)
         snprintf(errbuf, errlen, "%s: unknown client property (did you mean %s?)", key, near);
     else

@@ -49,10 +49,37 @@ typedef struct client_config {
     bool enable_idempotence;
     bool idempotence_set;         /* set explicitly, so conflicts are errors */
     bool auto_create_topics;      /* allow.auto.create.topics */
+    /* consumer */
+    bool consumer;                /* the consumer's properties are known (a consumer's config) */
+    char group_id[256];           /* "" without a group */
+    char assignment_strategy[256]; /* partition.assignment.strategy, comma-separated names */
+    int auto_offset_reset;        /* enum client_offset_reset */
+    bool enable_auto_commit;
+    int32_t auto_commit_interval_ms;
+    int32_t session_timeout_ms;
+    int32_t heartbeat_interval_ms;
+    int32_t max_poll_interval_ms;
+    int32_t fetch_min_bytes;
+    int32_t fetch_max_wait_ms;
+    int32_t max_partition_fetch_bytes;
+    int32_t fetch_max_bytes;
+    int32_t queued_max_kbytes;    /* queued.max.messages.kbytes: prefetched, not yet polled */
+    bool read_committed;          /* isolation.level=read_committed */
 } client_config_t;
+
+/* auto.offset.reset */
+enum client_offset_reset {
+    CLIENT_RESET_LATEST = 0,
+    CLIENT_RESET_EARLIEST = 1,
+    CLIENT_RESET_NONE = 2, /* the consumer reports the error */
+};
 
 /* Fills cfg with the defaults (the Java producer's, with linger.ms 5). */
 void client_config_init(client_config_t *cfg);
+
+/* The same for a consumer: the consumer's properties (group.id,
+ * auto.offset.reset, fetch.*, ...) become known, with Java's defaults. */
+void client_config_init_consumer(client_config_t *cfg);
 
 /* Sets one property by its Kafka name. Returns SAMSA_ERR_NONE, or
  * SAMSA_ERR__UNKNOWN_CONFIG for a name it does not know and

@@ -383,7 +383,7 @@ START_TEST(group_offsets_commit_list_and_describe)
     ck_assert_int_eq(r[1].offset, 3);
     samsa_offset_results_free(r);
 
-    samsa_topic_partition_t which[] = {{"gt", 1}, {"gt", 5}};
+    samsa_topic_partition_t which[] = {{.topic = "gt", .partition = 1}, {.topic = "gt", .partition = 5}};
     ck_assert_int_eq(samsa_admin_list_group_offsets(adm, "g1", which, 2, TIMEOUT_MS, &r, &count), 0);
     ck_assert_uint_eq(count, 2);
     ck_assert_int_eq(r[0].offset, 3);
