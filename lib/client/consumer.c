@@ -450,20 +450,11 @@ SAMSA_API samsa_consumer_t *samsa_consumer_new(samsa_conf_t *conf,
             snprintf(errstr, errlen, "conf is NULL");
         return NULL;
     }
-    size_t n = conf_count(conf);
-    const char **keys = calloc(n + 1, sizeof(*keys));
-    const char **values = calloc(n + 1, sizeof(*values));
-    samsa_consumer_t *c = NULL;
-    if (!keys || !values) {
-        if (errstr && errlen)
-            snprintf(errstr, errlen, "out of memory");
-    } else {
-        for (size_t i = 0; i < n; i++) {
-            keys[i] = conf_entry(conf, i)->key;
-            values[i] = conf_entry(conf, i)->value;
-        }
-        c = samsa_consumer_new_kv(keys, values, n, callbacks, errstr, errlen);
-    }
+    const char **keys, **values;
+    size_t n;
+    if (conf_arrays(conf, &keys, &values, &n, errstr, errlen))
+        return NULL;
+    samsa_consumer_t *c = samsa_consumer_new_kv(keys, values, n, callbacks, errstr, errlen);
     free(keys);
     free(values);
     if (c)
