@@ -51,8 +51,11 @@ INTEG_BINS := $(INTEG_SRCS:tests/integration/%.c=$(B)/tests/integration/%)
 BENCH_SRCS := $(sort $(wildcard tests/bench/bench_*.c))
 BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(B)/tests/bench/%)
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
-EXAMPLE_SRCS := $(sort $(wildcard examples/*.c))
+EXAMPLE_SRCS := $(sort $(wildcard examples/*.c examples/*/*.c))
 EXAMPLE_BINS := $(EXAMPLE_SRCS:examples/%.c=$(B)/examples/%)
+# Extra libraries of one program, named after it: LIBS_<name> := -l...
+LIBS_pageviews := -lsqlite3
+LIBS_test_client_mock := -lrdkafka
 TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(B)/tests/tools/%)
 
@@ -104,7 +107,7 @@ $(B)/examples/%: examples/%.c include/samsa.h $(SHARED_LIB)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) -std=gnu11 $(OPT) $(WARN) $(SANFLAGS) -Iinclude -o $@ $< -L$(B)/lib -lsamsa \
-	    -Wl,-rpath,'$$ORIGIN/../lib' $(LDFLAGS_ALL)
+	    -Wl,-rpath,'$$ORIGIN/../lib' -Wl,-rpath,'$$ORIGIN/../../lib' $(LDFLAGS_ALL) $(LIBS_$(notdir $(@D))) $(LIBS_$(notdir $@))
 
 # Unit tests link the static library so they can reach internal functions.
 $(B)/tests/unit/%: tests/unit/%.c $(UNIT_HELPERS) $(STATIC_LIB)
@@ -115,7 +118,7 @@ $(B)/tests/unit/%: tests/unit/%.c $(UNIT_HELPERS) $(STATIC_LIB)
 $(B)/tests/integration/%: tests/integration/%.c $(STATIC_LIB)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $< $(STATIC_LIB) $(LDFLAGS_ALL) $(CHECK_LIBS) $(DEP_LIBS)
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $< $(STATIC_LIB) $(LDFLAGS_ALL) $(CHECK_LIBS) $(DEP_LIBS) $(LIBS_$(notdir $@))
 
 $(B)/tests/bench/%: tests/bench/%.c tests/bench/bench.h $(STATIC_LIB)
 	@mkdir -p $(@D)
