@@ -11,6 +11,14 @@
  * sync to the first of them at once: one fdatasync serves every append that
  * came in while the previous one ran, nobody waits on a sync that would not
  * cover them, and the disk never idles while acknowledgments are pending.
+ *
+ * Gathering: when a sync ends, the appenders it woke append again at about
+ * the same moment, but the first of them to lead the next sync would cover
+ * only its own batch, and every fdatasync costs the same fixed latency. So
+ * a leader whose previous group was large waits, briefly, for half as many
+ * appends to join (bounded by half the previous sync's duration and
+ * GATHER_MAX_NS): the group size settles at the number of concurrent
+ * appenders, while a lone appender never waits.
  */
 #include "log/log_int.h"
 
@@ -18,10 +26,13 @@
 #include <semaphore.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/clock.h"
 #include "base/slog.h"
+
+#define GATHER_MAX_NS 1000000 /* 1 ms */
 
 typedef struct flush_item {
     log_segment_t *seg;
@@ -115,14 +126,19 @@ static samsa_err_t flush_locked(partition_log_t *pl, int64_t *advanced)
     bool dir = pl->dir_dirty;
     pl->dir_dirty = false;
     pl->flushing = true;
+    pl->last_group_appends = pl->appends - pl->appends_synced;
+    pl->appends_synced = pl->appends;
     pthread_mutex_unlock(&pl->lock);
 
+    int64_t start_ns = clock_mono_ns();
     for (size_t i = 0; i < n && !e; i++)
         e = segment_sync(items[i].seg, items[i].full);
     if (!e && dir && fsync(pl->dir_fd) != 0)
         e = errno;
+    int64_t took_ns = clock_mono_ns() - start_ns;
 
     pthread_mutex_lock(&pl->lock);
+    pl->last_sync_ns = took_ns;
     pl->flushing = false;
     for (size_t i = 0; i < n; i++) {
         if (!e) {
@@ -202,6 +218,28 @@ static bool waiter_sleep(partition_log_t *pl, durable_waiter_t *w, int64_t end_o
     return false;
 }
 
+/* Before leading a sync: waits for the appenders of the previous group to
+ * join (see Gathering above). Lock held; pl->flushing marks the wait so that
+ * others queue as waiters, and is false again on return. */
+static void gather_locked(partition_log_t *pl)
+{
+    int64_t want = pl->last_group_appends / 2;
+    int64_t wait_ns = pl->last_sync_ns / 2;
+    if (want < 2 || wait_ns <= 0)
+        return;
+    if (wait_ns > GATHER_MAX_NS)
+        wait_ns = GATHER_MAX_NS;
+    int64_t deadline_ns = clock_mono_ns() + wait_ns;
+    struct timespec ts = {deadline_ns / 1000000000, deadline_ns % 1000000000};
+    pl->flushing = true;
+    pl->gathering = true;
+    while (!pl->failed && pl->appends - pl->appends_synced < want &&
+           pthread_cond_timedwait(&pl->append_cond, &pl->lock, &ts) != ETIMEDOUT)
+        ;
+    pl->gathering = false;
+    pl->flushing = false;
+}
+
 samsa_err_t partition_log_wait_durable(partition_log_t *pl, int64_t end_offset)
 {
     samsa_err_t err = SAMSA_ERR_NONE;
@@ -221,6 +259,7 @@ samsa_err_t partition_log_wait_durable(partition_log_t *pl, int64_t end_offset)
             }
         } else {
             int64_t adv;
+            gather_locked(pl);
             err = flush_locked(pl, &adv);
             if (adv > advanced)
                 advanced = adv;

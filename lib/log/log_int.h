@@ -171,6 +171,14 @@ struct partition_log {
     int64_t recovery_point;      /* as written in the checkpoint */
     int64_t unflushed_messages;
     int64_t last_flush_mono_ms;
+    /* Group commit's gathering (flush.c): appends counted, the count the
+     * last sync covered, how many that was, and how long the sync took. */
+    pthread_cond_t append_cond;  /* signalled by an append while gathering */
+    int64_t appends;
+    int64_t appends_synced;
+    int64_t last_group_appends;
+    int64_t last_sync_ns;
+    bool gathering;              /* a sync leader waits for appends to join */
     bool flushing;               /* a thread runs an exclusive sync outside the lock */
     bool dir_dirty;              /* files were created or removed since the last sync */
     bool failed;                 /* a sync failed: appends refused */

@@ -308,6 +308,11 @@ partition_log_t *partition_log_open(const char *dir, const char *topic, int32_t 
     }
     pthread_mutex_init(&pl->lock, NULL);
     pthread_cond_init(&pl->durable_cond, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&pl->append_cond, &ca);
+    pthread_condattr_destroy(&ca);
     pl->cfg = *cfg;
     pl->dir_fd = -1;
     pl->lock_fd = -1;
@@ -418,6 +423,7 @@ samsa_err_t partition_log_close(partition_log_t *pl, bool clean)
         close(pl->dir_fd);
     pthread_mutex_destroy(&pl->lock);
     pthread_cond_destroy(&pl->durable_cond);
+    pthread_cond_destroy(&pl->append_cond);
     free(pl->dir);
     free(pl);
     return err;
@@ -506,6 +512,9 @@ samsa_err_t partition_log_append(partition_log_t *pl, uint8_t *batches, size_t l
         *last_offset_out = offset - 1;
     pl->next_offset = offset;
     pl->unflushed_messages += offsets;
+    pl->appends++;
+    if (pl->gathering)
+        pthread_cond_signal(&pl->append_cond);
 out:;
     bool flush_now = !err && pl->unflushed_messages >= pl->cfg.flush_interval_messages;
     log_flusher_t *wake = !err && pl->cfg.flush_on_ack ? pl->flusher : NULL;
