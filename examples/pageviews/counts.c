@@ -2,10 +2,10 @@
  * counts.c: the stream processing step of the page view demo: views per
  * page.
  *
- *   counts BOOTSTRAP [GROUP]
+ *   counts BOOTSTRAP
  *
- * Reads topic "pageviews" as a member of consumer group GROUP (default
- * "pageview-counts"), counts the records of each page, and after each batch
+ * Reads topic "pageviews" as a member of consumer group "pageview-counts",
+ * counts the records of each page, and after each batch
  * writes the new count of every page the batch touched to topic
  * "pageview-counts" (key: the page, value: the count in decimal), so the
  * latest record of a key is that page's count. The group's offsets are
@@ -199,13 +199,13 @@ static int write_counts(samsa_producer_t *p)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2 || argc > 3) {
-        fprintf(stderr, "usage: %s BOOTSTRAP [GROUP]\n", argv[0]);
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s BOOTSTRAP\n", argv[0]);
         return 2;
     }
     const char *keys[] = {"bootstrap.servers", "group.id", "auto.offset.reset",
                           "enable.auto.commit"};
-    const char *values[] = {argv[1], argc == 3 ? argv[2] : "pageview-counts", "earliest", "false"};
+    const char *values[] = {argv[1], "pageview-counts", "earliest", "false"};
     const char *topic = "pageviews";
     char err[512];
     samsa_producer_callbacks_t callbacks = {.delivery_report = on_delivery};

@@ -48,6 +48,7 @@ wait_lines() {
     done
 }
 run_consumer() { # OUT N: consume into OUT until it has N lines, then stop
+    : > "$1"
     timeout 120 "$E/consumer" "$bootstrap" examples-topic > "$1" 2> "$dir/consumer.err" &
     consumer_pid=$!
     wait_lines "$1" "$2"
