@@ -98,12 +98,21 @@ static int restore(const char *bootstrap, char *err, size_t errlen)
     }
     if (n && samsa_admin_list_offsets(a, specs, n, 10000, &ends))
         goto admin_failed;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        if (ends[i].err) {
+            snprintf(err, errlen, "%s", ends[i].errstr);
+            goto done;
+        }
         left += ends[i].offset > 0;
+    }
     samsa_partition_list_t list = {starts, n};
-    if (left && (!(c = samsa_consumer_new_kv(&key, &bootstrap, 1, NULL, err, errlen)) ||
-                 samsa_consumer_assign(c, &list)))
+    if (left && !(c = samsa_consumer_new_kv(&key, &bootstrap, 1, NULL, err, errlen)))
         goto done;
+    samsa_err_t e = left ? samsa_consumer_assign(c, &list) : SAMSA_ERR_NONE;
+    if (e) {
+        snprintf(err, errlen, "assign: %s", samsa_err_str(e));
+        goto done;
+    }
     for (int idle = 0; left && idle < 300;) {
         samsa_message_t *m = samsa_consumer_poll(c, 100);
         page_count_t *pc = m && !m->err && m->key && m->value ? count_of(m->key, m->key_len) : NULL;
