@@ -94,7 +94,8 @@ if phase == "1":
     views += [(anon, "/", "closed"), (anon, "/products", "open")]  # open until web stops
     get("/nope", "alice", want=404)
     get("/", "alice", "POST", 405)
-    for i in range(30):
+elif phase == "2":
+    for i in range(40):
         get("/?user=v%d" % i)
         get("/about", "v%d" % i)
         get("/leave?page=/about", "v%d" % i, want=204)
@@ -169,24 +170,27 @@ start_store pageviews-store
 start_counts
 
 : > "$dir/expected"
-timeout 120 python3 "$dir/drive.py" "$url" "$dir/expected" 1 &
-drive_pid=$!
-# store dies without a word while the visits go on; counts stops cleanly
+timeout 120 python3 "$dir/drive.py" "$url" "$dir/expected" 1
+n1=$(grep -c closed "$dir/expected")
+wait_for "$n1 rows" rows_at_least "$n1"
+# store dies without a word while visits go on; counts stops cleanly
 # afterwards; both come back later
-wait_for "10 rows" rows_at_least 10
+timeout 120 python3 "$dir/drive.py" "$url" "$dir/expected" 2 &
+drive_pid=$!
+wait_for "$((n1 + 10)) rows" rows_at_least $((n1 + 10))
 store=$(cat "$dir/store.pid")
 kill -KILL "$store"
 status=0
 wait "$store_pid" || status=$?
 store_pid=""
 [ $status -eq 137 ] && ! kill -0 "$store" 2>/dev/null || { echo "store not killed ($status)"; exit 1; }
-wait "$drive_pid" || { echo "phase 1 visits failed"; exit 1; }
+wait "$drive_pid" || { echo "phase 2 visits failed"; exit 1; }
 stop counts "$counts_pid"
 counts_pid=""
-echo "phase 1: $(wc -l < "$dir/expected") views; store killed after $(python3 -c 'import sqlite3, sys
+echo "phases 1 and 2: $(wc -l < "$dir/expected") views; store killed after $(python3 -c 'import sqlite3, sys
 print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM records").fetchone()[0])' "$db") rows"
 
-timeout 120 python3 "$dir/drive.py" "$url" "$dir/expected" 2
+timeout 120 python3 "$dir/drive.py" "$url" "$dir/expected" 3
 start_store pageviews-store
 start_counts
 stop web "$web_pid" # records the view still open
