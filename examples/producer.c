@@ -1,10 +1,12 @@
 /*
  * producer.c: the shortest correct producer.
  *
- *   producer BOOTSTRAP TOPIC
+ *   producer BOOTSTRAP TOPIC [PROPERTY=VALUE]...
  *
  * Sends each line of standard input as one message, waits until every
- * message is acknowledged, and exits non-zero if any was not.
+ * message is acknowledged, and exits non-zero if any was not. Producer
+ * properties (acks=1, linger.ms=5, delivery.timeout.ms=2000 ...) may follow
+ * the topic.
  */
 #include <samsa.h>
 #include <stdio.h>
@@ -23,14 +25,27 @@ static void on_delivery(samsa_producer_t *p, const samsa_delivery_report_t *repo
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s BOOTSTRAP TOPIC\n", argv[0]);
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s BOOTSTRAP TOPIC [PROPERTY=VALUE]...\n", argv[0]);
         return 2;
     }
-    char err[512];
+    char err[512] = "out of memory";
     samsa_conf_t *conf = samsa_conf_new();
-    if (!conf || samsa_conf_set(conf, "bootstrap.servers", argv[1], err, sizeof(err))) {
-        fprintf(stderr, "%% %s\n", conf ? err : "out of memory");
+    samsa_err_t e = conf ? samsa_conf_set(conf, "bootstrap.servers", argv[1], err, sizeof(err))
+                         : SAMSA_ERR__NOMEM;
+    for (int i = 3; i < argc && !e; i++) {
+        char *eq = strchr(argv[i], '=');
+        if (!eq) {
+            fprintf(stderr, "%% %s is not PROPERTY=VALUE\n", argv[i]);
+            samsa_conf_free(conf);
+            return 2;
+        }
+        *eq = '\0';
+        e = samsa_conf_set(conf, argv[i], eq + 1, err, sizeof(err));
+    }
+    if (e) {
+        fprintf(stderr, "%% %s\n", err);
+        samsa_conf_free(conf);
         return 1;
     }
     samsa_producer_callbacks_t callbacks = {.delivery_report = on_delivery};
@@ -45,7 +60,6 @@ int main(int argc, char **argv)
     while (fgets(line, sizeof(line), stdin)) {
         size_t len = strcspn(line, "\n");
         samsa_produce_args_t msg = {.topic = argv[2], .partition = -1, .value = line, .value_len = len};
-        samsa_err_t e;
         /* a full queue empties as deliveries are reported */
         while ((e = samsa_producer_produce(p, &msg)) == SAMSA_ERR__QUEUE_FULL)
             samsa_producer_poll(p, 100);
