@@ -103,7 +103,7 @@ $(SAMSA_BIN): $(PROG_OBJS) $(SHARED_LIB)
 
 # Examples use the public header only, like any program outside the tree.
 examples: $(EXAMPLE_BINS)
-$(B)/examples/%: examples/%.c include/samsa.h $(SHARED_LIB)
+$(B)/examples/%: examples/%.c include/samsa.h $(B)/lib/libsamsa.so
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) -std=gnu11 $(OPT) $(WARN) $(SANFLAGS) -Iinclude -o $@ $< -L$(B)/lib -lsamsa \

@@ -4,7 +4,7 @@
 # prints the command to run and fails.
 set -e
 
-PACKAGES="gcc make pkg-config libssl-dev openssl libzstd-dev liblz4-dev zlib1g-dev libsnappy-dev check groff-base mandoc libsqlite3-dev librdkafka-dev"
+PACKAGES="gcc make pkg-config libssl-dev openssl libzstd-dev liblz4-dev zlib1g-dev libsnappy-dev check groff-base mandoc libsqlite3-dev librdkafka-dev kcat python3"
 # Extra packages a caller needs (the test and benchmark scripts pass theirs).
 PACKAGES="$PACKAGES $SAMSA_EXTRA_PACKAGES"
 
