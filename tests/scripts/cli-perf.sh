@@ -27,7 +27,7 @@ check_output() {
 
 expect 0 '^Usage: samsa perf TEST' -- "$BIN" perf --help
 expect 0 '^Usage: samsa perf produce -b HOST:PORT\|embedded -n COUNT -s SIZE' -- "$BIN" perf produce --help
-expect 0 '^  perf produce -b HOST:PORT\|embedded' -- "$BIN" --help
+expect 0 '^  perf produce\|consume -b HOST:PORT\|embedded' -- "$BIN" --help
 expect 2 '^% samsa perf: which test\?$' -- "$BIN" perf
 expect 2 '^% samsa perf: unknown test frob$' -- "$BIN" perf frob
 expect 2 '^% samsa perf produce: unknown option --frob$' -- "$BIN" perf produce --frob
