@@ -19,8 +19,8 @@
 
 #define CMD "samsa consume"
 
-/* Admin look-ups wait this long at most. */
-#define LOOKUP_TIMEOUT_MS 30000
+/* Admin look-ups wait this long at most, unless request.timeout.ms says. */
+#define DEFAULT_LOOKUP_TIMEOUT_MS 30000
 /* Each poll waits this long, so that interruptions are noticed. */
 #define POLL_MS 100
 
@@ -97,6 +97,8 @@ static void consume_usage(FILE *out)
             "  -h, --help                 this help\n"
             "\n"
             "-F and -X apply in the order given; -b and -g take precedence over both.\n"
+            "request.timeout.ms also bounds the look-ups of partitions and offsets\n"
+            "(default 30000 ms).\n"
             "Exit status 0 when what was asked was printed (or on SIGINT without -e\n"
             "and -c), 1 when something failed or the consumer reported an error.\n");
 }
@@ -349,6 +351,7 @@ typedef struct consume_run {
     const char *format_flag;  /* -f as written, or NULL */
     fmt_t format;
     cli_client_t client;
+    int lookup_timeout_ms;
     samsa_admin_t *admin;
     samsa_consumer_t *consumer;
     part_state_t *parts;      /* by partition number */
@@ -416,7 +419,7 @@ static int lookup_offsets(consume_run_t *run, const int32_t *partitions, size_t 
                                                         run->start_value};
     }
     samsa_err_t err = count ? samsa_admin_list_offsets(run->admin, specs, count,
-                                                       LOOKUP_TIMEOUT_MS, &results)
+                                                       run->lookup_timeout_ms, &results)
                             : SAMSA_ERR_NONE;
     if (err) {
         status = cli_admin_fail(CMD, "cannot look up offsets", err);
@@ -562,7 +565,7 @@ done:
 static int load_topic(consume_run_t *run)
 {
     samsa_cluster_info_t *info = NULL;
-    samsa_err_t err = samsa_admin_list_topics(run->admin, &run->topic, 1, 1, LOOKUP_TIMEOUT_MS,
+    samsa_err_t err = samsa_admin_list_topics(run->admin, &run->topic, 1, 1, run->lookup_timeout_ms,
                                               &info);
     if (err)
         return cli_admin_fail(CMD, "cannot look the topic up", err);
@@ -724,6 +727,11 @@ static int consume_setup(consume_run_t *run, cli_args_t *a)
         run->start = run->group ? START_STORED : START_BEGINNING;
     if (run->start == START_STORED && !has_group)
         return cli_usage_error(a, "-o stored needs -g GROUP (or -X group.id=GROUP)");
+    const char *timeout = samsa_conf_get(run->client.conf, "request.timeout.ms");
+    if (!timeout)
+        timeout = samsa_conf_get(run->client.conf, "socket.timeout.ms");
+    run->lookup_timeout_ms = timeout && atoi(timeout) > 0 ? atoi(timeout)
+                                                          : DEFAULT_LOOKUP_TIMEOUT_MS;
     a->flag = "-o";
     if (!samsa_conf_get(run->client.conf, "auto.offset.reset") &&
         (status = cli_conf_set(a, run->client.conf, "auto.offset.reset", "earliest")))
@@ -750,14 +758,15 @@ int cmd_consume(int argc, char **argv)
         status = cli_fail(CMD, "out of memory");
         goto done;
     }
-    run.admin = cli_admin_new(CMD, &admin_client);
-    if (!run.admin || (status = load_topic(&run))) {
-        status = CLI_EXIT_FAIL;
-        goto done;
-    }
+    /* The consumer first: it checks the properties. */
     samsa_consumer_callbacks_t callbacks = {.rebalance = on_rebalance, .opaque = &run};
     run.consumer = cli_consumer_new(CMD, &run.client, &callbacks);
     if (!run.consumer) {
+        status = CLI_EXIT_FAIL;
+        goto done;
+    }
+    run.admin = cli_admin_new(CMD, &admin_client);
+    if (!run.admin || (status = load_topic(&run))) {
         status = CLI_EXIT_FAIL;
         goto done;
     }
