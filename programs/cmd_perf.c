@@ -395,6 +395,8 @@ done:
 #define DEFAULT_RECORD_TIMEOUT_MS 10000
 #define DEFAULT_FILL_RECORD_BYTES 100
 #define CONSUME_POLL_MS 100
+/* How long joining the group may take. */
+#define JOIN_TIMEOUT_MS 60000
 
 enum {
     OPT_C_TOPIC = CLI_OPT_OWN,
@@ -447,7 +449,9 @@ static void perf_consume_usage(FILE *out)
             "  -g, --group GROUP          the group (default perf-consumer-N, N random)\n"
             "  -s, --record-size SIZE     -b embedded: bytes per record (default %d)\n"
             "  --reporting-interval MS    a progress line every MS (default %d)\n"
-            "  --timeout MS               give up after MS without a record (default %d)\n"
+            "  --timeout MS               give up after MS without a record once the group\n"
+            "                             assigned the partitions (default %d; joining may\n"
+            "                             take up to %d ms)\n"
             "  --hide-header              print no header lines\n"
             "  -X, --command-property KEY=VALUE\n"
             "                             a consumer property (repeatable)\n"
@@ -456,7 +460,8 @@ static void perf_consume_usage(FILE *out)
             "\n"
             "-F and -X apply in the order given; -b and -g take precedence over both.\n"
             "Exit status 1 when fewer than COUNT records came (the summary is printed).\n",
-            DEFAULT_FILL_RECORD_BYTES, DEFAULT_REPORTING_INTERVAL_MS, DEFAULT_RECORD_TIMEOUT_MS);
+            DEFAULT_FILL_RECORD_BYTES, DEFAULT_REPORTING_INTERVAL_MS, DEFAULT_RECORD_TIMEOUT_MS,
+            JOIN_TIMEOUT_MS);
 }
 
 typedef struct perf_consume_run {
@@ -571,8 +576,8 @@ static void print_consume_summary(const perf_consume_run_t *run, int64_t end_ms)
 static int perf_consume_read(perf_consume_run_t *run, samsa_consumer_t *c)
 {
     cli_catch_interrupts();
-    int64_t last_record_ms = run->start_ms;
-    bool timed_out = false;
+    int64_t last_record_ms = 0; /* 0: none yet */
+    bool timed_out = false, join_timed_out = false;
     while (run->messages < (uint64_t)run->records && !cli_interrupted()) {
         samsa_message_t *m = samsa_consumer_poll(c, CONSUME_POLL_MS);
         int64_t now = wall_ms();
@@ -590,13 +595,22 @@ static int perf_consume_read(perf_consume_run_t *run, samsa_consumer_t *c)
         samsa_message_free(m);
         if (now - run->window_start_ms >= run->reporting_interval_ms)
             print_consume_progress(run, now);
-        if (!m && now - last_record_ms > run->timeout_ms) {
+        /* The timeout runs from the first assignment; joining has its own. */
+        int64_t since = last_record_ms ? last_record_ms : run->assigned_ms;
+        if (!m && since && now - since > run->timeout_ms) {
             timed_out = true;
+            break;
+        }
+        if (!run->assigned_ms && now - run->start_ms > JOIN_TIMEOUT_MS) {
+            join_timed_out = true;
             break;
         }
     }
     int64_t end_ms = wall_ms();
     print_consume_summary(run, end_ms);
+    if (join_timed_out)
+        return cli_fail(CMD_CONSUME, "the group assigned no partition within %d ms",
+                        JOIN_TIMEOUT_MS);
     if (timed_out)
         return cli_fail(CMD_CONSUME, "%" PRIu64 " of %" PRId64 " records: no record for %" PRId64
                         " ms (--timeout)", run->messages, run->records, run->timeout_ms);
