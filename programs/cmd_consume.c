@@ -470,8 +470,8 @@ done:
 }
 
 /* Marks n partitions assigned and notes their high watermarks for -e. */
-static int track_partitions(consume_run_t *run, const int32_t *partitions, size_t n,
-                            const int64_t *end)
+static void track_partitions(consume_run_t *run, const int32_t *partitions, size_t n,
+                             const int64_t *end)
 {
     for (size_t i = 0; i < n; i++) {
         if (partitions[i] < 0 || (size_t)partitions[i] >= run->part_count)
@@ -481,7 +481,6 @@ static int track_partitions(consume_run_t *run, const int32_t *partitions, size_
         p->done = false;
         p->end_offset = end ? end[i] : -1;
     }
-    return 0;
 }
 
 /* -g: seeks newly assigned partitions where -o says and tracks them. */
