@@ -88,6 +88,7 @@ gr              gt              1          10              15              5    
 gr              gt              2          10              10              0               -               -               -
 EOF
 check "$dir/want" -- "$BIN" groups -b "$bootstrap" --describe gr
+check "$dir/want" -- "$BIN" groups --bootstrap-server="$bootstrap" --describe --group=gr
 grep -q "^% samsa groups: consumer group 'gr' has no active members\.$" "$dir/err" ||
     { echo "--describe: no note on stderr:"; cat "$dir/err"; exit 1; }
 expect 1 "^% samsa groups: consumer group 'nope' does not exist$" -- \
