@@ -307,11 +307,120 @@ samsa_producer_t *cli_producer_new(const char *cmd, cli_client_t *c,
     return p;
 }
 
+samsa_consumer_t *cli_consumer_new(const char *cmd, cli_client_t *c,
+                                   const samsa_consumer_callbacks_t *callbacks)
+{
+    char errstr[512];
+    sigset_t old;
+    block_interrupts(&old);
+    samsa_consumer_t *consumer = samsa_consumer_new(c->conf, callbacks, errstr, sizeof(errstr));
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (consumer)
+        c->conf = NULL;
+    else
+        cli_fail(cmd, "consumer configuration: %s", errstr);
+    return consumer;
+}
+
+samsa_admin_t *cli_admin_new(const char *cmd, cli_client_t *c)
+{
+    char errstr[512];
+    sigset_t old;
+    block_interrupts(&old);
+    samsa_admin_t *admin = samsa_admin_new(c->conf, errstr, sizeof(errstr));
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (admin)
+        c->conf = NULL;
+    else
+        cli_fail(cmd, "admin configuration: %s", errstr);
+    return admin;
+}
+
+/* The properties every client handle knows: how to reach the brokers. */
+static const char *const connection_keys[] = {
+    "bootstrap.servers", "metadata.broker.list", "client.id", "request.timeout.ms",
+    "socket.timeout.ms", "reconnect.backoff.ms", "reconnect.backoff.max.ms",
+    "socket.connection.setup.timeout.ms", "metadata.max.age.ms",
+    "topic.metadata.refresh.interval.ms", "retry.backoff.ms", "receive.message.max.bytes",
+    NULL,
+};
+
+samsa_conf_t *cli_connection_conf(const samsa_conf_t *from)
+{
+    samsa_conf_t *conf = samsa_conf_new();
+    for (const char *const *k = connection_keys; conf && *k; k++) {
+        const char *v = samsa_conf_get(from, *k);
+        if (v && samsa_conf_set(conf, *k, v, NULL, 0)) {
+            samsa_conf_free(conf);
+            conf = NULL;
+        }
+    }
+    return conf;
+}
+
+int cli_admin_fail(const char *cmd, const char *what, samsa_err_t err)
+{
+    const char *why = samsa_admin_last_error();
+    return cli_fail(cmd, "%s: %s: %s", what, samsa_err_name(err),
+                    why && why[0] ? why : samsa_err_str(err));
+}
+
+const char *cli_why(samsa_err_t err, const char *errstr)
+{
+    static char text[256];
+    if (errstr && errstr[0])
+        return errstr;
+    snprintf(text, sizeof(text), "%s: %s", samsa_err_name(err), samsa_err_str(err));
+    return text;
+}
+
 void cli_print_delivery_failure(const char *cmd, const samsa_delivery_report_t *report)
 {
     const char *why = report->errstr && report->errstr[0] ? report->errstr
                                                           : samsa_err_str(report->err);
     fprintf(stderr, "%% %s: delivery failed: %s: %s\n", cmd, samsa_err_name(report->err), why);
+}
+
+/* ---- admin subcommands ---- */
+
+int cli_action_take(cli_action_t *act, const cli_args_t *a, int opt)
+{
+    if (act->id && act->id != opt)
+        return cli_usage_error(a, "%s and %s exclude each other", act->flag, a->flag);
+    act->id = opt;
+    /* Actions are long switches, so the flag is the argument itself and
+     * outlives the parse. */
+    act->flag = a->argv[a->next - 1];
+    return 0;
+}
+
+int cli_action_name(cli_action_t *act, const cli_args_t *a, const char *what)
+{
+    if (act->name)
+        return cli_usage_error(a, "one %s only (got %s and %s)", what, act->name, a->value);
+    if (!a->value[0])
+        return cli_usage_error(a, "the %s is empty", what);
+    act->name = a->value;
+    return 0;
+}
+
+int cli_admin_command_run(const cli_admin_command_t *def, cli_client_t *client, void *ctx,
+                          int argc, char **argv)
+{
+    samsa_admin_t *admin = NULL;
+    cli_args_t a;
+    int status;
+    cli_args_init(&a, def->cmd, def->opts, argc, argv);
+    if ((status = cli_parse(&a, def->on_option, ctx, def->usage)) != CLI_PARSED)
+        goto done;
+    if ((status = def->check(ctx, &a)) || (status = cli_client_finish(client, &a)))
+        goto done;
+    admin = cli_admin_new(def->cmd, client);
+    status = admin ? def->run(ctx, admin) : CLI_EXIT_FAIL;
+done:
+    samsa_admin_free(admin);
+    cli_client_free(client);
+    return status;
 }
 
 /* ---- an embedded broker ---- */

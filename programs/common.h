@@ -29,6 +29,10 @@ int cmd_broker(int argc, char **argv);
 int cmd_produce(int argc, char **argv);
 int cmd_perf(int argc, char **argv);
 int cmd_perf_produce(int argc, char **argv);
+int cmd_perf_consume(int argc, char **argv);
+int cmd_consume(int argc, char **argv);
+int cmd_topics(int argc, char **argv);
+int cmd_groups(int argc, char **argv);
 
 /* A table of subcommands (ending with a NULL name), for `samsa COMMAND`
  * and `samsa perf TEST`. */
@@ -168,9 +172,70 @@ int cli_conf_set(const cli_args_t *a, samsa_conf_t *conf, const char *key, const
 samsa_producer_t *cli_producer_new(const char *cmd, cli_client_t *c,
                                    samsa_delivery_report_fn *on_report, void *opaque);
 
+/* A consumer from c->conf with callbacks (may be NULL). On success the
+ * consumer owns the conf and c->conf is NULL; on failure NULL is returned
+ * after printing why (naming the property) and c->conf stays. */
+samsa_consumer_t *cli_consumer_new(const char *cmd, cli_client_t *c,
+                                   const samsa_consumer_callbacks_t *callbacks);
+
+/* An admin client from c->conf. On success the client owns the conf and
+ * c->conf is NULL; on failure NULL is returned after printing why and
+ * c->conf stays. */
+samsa_admin_t *cli_admin_new(const char *cmd, cli_client_t *c);
+
+/* A new conf holding only the connection properties of from
+ * (bootstrap.servers, client.id, timeouts, backoffs ...), for an admin
+ * client that works beside a consumer configured with from. NULL when
+ * memory runs out. The caller owns it. */
+samsa_conf_t *cli_connection_conf(const samsa_conf_t *from);
+
+/* Prints "% CMD: WHAT: ERROR_NAME: why" on stderr for an admin call that
+ * failed as a whole (why from samsa_admin_last_error()); returns
+ * CLI_EXIT_FAIL. */
+int cli_admin_fail(const char *cmd, const char *what, samsa_err_t err);
+
+/* Why something failed, for a message: errstr when it says something,
+ * else "ERROR_NAME: description". The string is static, valid until the
+ * next call (main thread only). */
+const char *cli_why(samsa_err_t err, const char *errstr);
+
 /* Prints a failed delivery on stderr:
  * "% CMD: delivery failed: topic [partition]: ERROR_NAME: what failed". */
 void cli_print_delivery_failure(const char *cmd, const samsa_delivery_report_t *report);
+
+/* ---- admin subcommands (topics, groups) ---- */
+
+/* The action an admin subcommand was asked for (--list, --describe ...)
+ * and the name it acts on (a topic, a group). */
+typedef struct cli_action {
+    int id;           /* the action's option id; 0 until given */
+    const char *flag; /* as written */
+    const char *name; /* the operand, or NULL */
+} cli_action_t;
+
+/* Takes the action switch opt. Returns 0, or CLI_EXIT_USAGE when another
+ * action was given before. */
+int cli_action_take(cli_action_t *act, const cli_args_t *a, int opt);
+
+/* Takes a->value as the name the action acts on (what: "topic", "group").
+ * Returns 0, or CLI_EXIT_USAGE for a second or an empty name. */
+int cli_action_name(cli_action_t *act, const cli_args_t *a, const char *what);
+
+/* How an admin subcommand parses and runs. */
+typedef struct cli_admin_command {
+    const char *cmd;                /* "samsa topics" */
+    const cli_opt_t *opts;
+    void (*usage)(FILE *out);
+    cli_option_fn *on_option;       /* gets ctx */
+    int (*check)(void *ctx, const cli_args_t *a); /* after parsing: 0 or an exit status */
+    int (*run)(void *ctx, samsa_admin_t *admin);   /* returns the exit status */
+} cli_admin_command_t;
+
+/* Parses argv with def, checks the options, makes an admin client from
+ * client's properties and runs def->run with it. client must have been
+ * started with cli_client_init() and is freed. Returns the exit status. */
+int cli_admin_command_run(const cli_admin_command_t *def, cli_client_t *client, void *ctx,
+                          int argc, char **argv);
 
 /* ---- an embedded broker ---- */
 

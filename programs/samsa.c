@@ -14,8 +14,14 @@ static const cli_command_t commands[] = {
      "run a Kafka-compatible broker in the foreground"},
     {"produce", cmd_produce, "-b HOST:PORT -t TOPIC [OPTIONS]",
      "send the lines of standard input to a topic as messages"},
-    {"perf", cmd_perf, "produce -b HOST:PORT|embedded -n COUNT -s SIZE [OPTIONS]",
-     "measure a producer's throughput and latency"},
+    {"consume", cmd_consume, "-b HOST:PORT -t TOPIC [OPTIONS]",
+     "print the messages of a topic on standard output"},
+    {"topics", cmd_topics, "-b HOST:PORT --list|--describe|--create|--delete [TOPIC]",
+     "list, describe, create or delete topics"},
+    {"groups", cmd_groups, "-b HOST:PORT --list|--describe GROUP|--reset-offsets GROUP",
+     "list and describe consumer groups, reset their offsets"},
+    {"perf", cmd_perf, "produce|consume -b HOST:PORT|embedded -n COUNT [OPTIONS]",
+     "measure a producer's or a consumer's throughput"},
     {NULL, NULL, NULL, NULL},
 };
 

@@ -2,7 +2,10 @@
 # cli-perf.sh: `samsa perf produce` prints kafka-producer-perf-test's total
 # line, with an embedded broker (whose temporary directory is removed) and
 # against `samsa broker` (where the records then are); failed deliveries
-# make exit 1; usage errors name the flag (exit 2); --help works.
+# make exit 1. `samsa perf consume` prints kafka-consumer-perf-test's
+# detailed progress lines and summary, embedded and against the daemon
+# (where its group then has committed what it read); too few records make
+# exit 1. Usage errors name the flag (exit 2); --help works.
 set -eu
 B=${B:-build}
 BIN="$B/bin/samsa"
@@ -27,7 +30,7 @@ check_output() {
 
 expect 0 '^Usage: samsa perf TEST' -- "$BIN" perf --help
 expect 0 '^Usage: samsa perf produce -b HOST:PORT\|embedded -n COUNT -s SIZE' -- "$BIN" perf produce --help
-expect 0 '^  perf produce -b HOST:PORT\|embedded' -- "$BIN" --help
+expect 0 '^  perf produce\|consume -b HOST:PORT\|embedded' -- "$BIN" --help
 expect 2 '^% samsa perf: which test\?$' -- "$BIN" perf
 expect 2 '^% samsa perf: unknown test frob$' -- "$BIN" perf frob
 expect 2 '^% samsa perf produce: unknown option --frob$' -- "$BIN" perf produce --frob
@@ -79,3 +82,79 @@ grep -q '^% samsa perf produce: delivery failed: _TIMED_OUT: ' "$dir/fail.err" |
 grep -q '^% samsa perf produce: 5 of 5 records not delivered$' "$dir/fail.err" ||
     { echo "no broker: no summary:"; cat "$dir/fail.err"; exit 1; }
 echo "samsa perf produce: ok"
+
+# ---- perf consume ----
+
+expect 0 '^Usage: samsa perf consume -b HOST:PORT\|embedded -n COUNT' -- "$BIN" perf consume --help
+expect 0 '^  consume -b HOST:PORT\|embedded -n COUNT' -- "$BIN" perf --help
+expect 2 '^% samsa perf consume: -n COUNT is required$' -- "$BIN" perf consume -b embedded
+expect 2 '^% samsa perf consume: -s SIZE goes with -b embedded only$' -- \
+    "$BIN" perf consume -b x:1 -n 1 -s 10
+expect 2 '^% samsa perf consume: --reporting-interval: "0" is not an integer in 1\.\.' -- \
+    "$BIN" perf consume -b x:1 -n 1 --reporting-interval 0
+expect 2 '^% samsa perf consume: -g: the group id is empty$' -- "$BIN" perf consume -b x:1 -n 1 -g ''
+expect 2 '^% samsa perf consume: unknown option --frob$' -- "$BIN" perf consume --frob
+expect 1 '^% samsa perf consume: consumer configuration: no.such.property' -- \
+    "$BIN" perf consume -b x:1 -n 1 -X no.such.property=1
+
+# kafka-consumer-perf-test's lines.
+summary_header='start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec'
+progress_header='time, threadId, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec'
+date_re='[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}:[0-9]{3}'
+num_re='[0-9]+\.[0-9]{4}'
+summary_re="^$date_re, $date_re, $num_re, $num_re, [0-9]+, $num_re, [0-9]+, -?[0-9]+, $num_re, $num_re\$"
+progress_re="^$date_re, 0, $num_re, $num_re, [0-9]+, $num_re, [0-9]+, -?[0-9]+, $num_re, $num_re\$"
+
+# check_consume_output FILE COUNT MB: progress lines (after their header)
+# but for the last two lines, the summary's header and the summary of COUNT
+# records of MB megabytes.
+check_consume_output() {
+    [ "$(tail -n 2 "$1" | head -n 1)" = "$summary_header" ] ||
+        { echo "no summary header:"; cat "$1"; exit 1; }
+    last=$(tail -n 1 "$1")
+    echo "$last" | grep -Eq "$summary_re" || { echo "not a summary line: $last"; exit 1; }
+    fields=$(echo "$last" | awk -F', ' '{ print $3 " " $5 }')
+    [ "$fields" = "$3 $2" ] || { echo "summary of $fields, expected $3 $2: $last"; exit 1; }
+    head -n -2 "$1" > "$dir/progress"
+    if [ -s "$dir/progress" ]; then
+        [ "$(head -n 1 "$dir/progress")" = "$progress_header" ] ||
+            { echo "progress lines without their header:"; cat "$1"; exit 1; }
+        n=$(sed 1d "$dir/progress" | grep -Evc "$progress_re" || true)
+        [ "$n" = 0 ] || { echo "lines that are not progress lines:"; cat "$1"; exit 1; }
+    fi
+}
+
+# Embedded: the topic filled first, the broker's directory removed after.
+TMPDIR="$dir/tmp" timeout 120 "$BIN" perf consume -b embedded -n 5000 -s 10 \
+    > "$dir/cembedded.out" 2> "$dir/cembedded.err" ||
+    { echo "perf consume embedded failed:"; cat "$dir/cembedded.err"; exit 1; }
+check_consume_output "$dir/cembedded.out" 5000 0.0477
+[ -z "$(ls -A "$dir/tmp")" ] || { echo "left behind in TMPDIR:"; ls -A "$dir/tmp"; exit 1; }
+echo "consume embedded: $(tail -n 1 "$dir/cembedded.out")"
+
+# Against the daemon: the 20000 records of 100 bytes written above, with a
+# progress line every millisecond or so; the group committed all of them.
+timeout 120 "$BIN" perf consume -b "$bootstrap" -t perf-acks1 -n 20000 -g perf-group \
+    --reporting-interval 1 -X fetch.max.wait.ms=100 > "$dir/cdaemon.out" 2> "$dir/cdaemon.err" ||
+    { echo "perf consume failed:"; cat "$dir/cdaemon.err"; exit 1; }
+check_consume_output "$dir/cdaemon.out" 20000 1.9073
+grep -Eq "$progress_re" "$dir/cdaemon.out" || { echo "no progress line:"; cat "$dir/cdaemon.out"; exit 1; }
+"$BIN" groups -b "$bootstrap" --describe perf-group 2>/dev/null |
+    awk 'NR > 2 { sum += $4 } END { print sum }' > "$dir/committed"
+[ "$(cat "$dir/committed")" = 20000 ] ||
+    { echo "perf-group committed $(cat "$dir/committed"), expected 20000"; exit 1; }
+echo "consume daemon: $(tail -n 1 "$dir/cdaemon.out")"
+
+# More records than there are: the summary of what came, a "% " line, exit 1.
+printf 'fetch.min.bytes=1\n' > "$dir/consumer.properties"
+status=0
+timeout 120 "$BIN" perf consume -b "$bootstrap" -t perf-acks1 -n 20001 --timeout 1500 \
+    --hide-header -F "$dir/consumer.properties" > "$dir/short.out" 2> "$dir/short.err" || status=$?
+[ "$status" = 1 ] || { echo "-n 20001: exit $status, expected 1"; cat "$dir/short.err"; exit 1; }
+[ "$(wc -l < "$dir/short.out")" = 1 ] || { echo "--hide-header: headers printed:"; cat "$dir/short.out"; exit 1; }
+grep -Eq "$summary_re" "$dir/short.out" || { echo "-n 20001: no summary:"; cat "$dir/short.out"; exit 1; }
+[ "$(awk -F', ' '{ print $5 }' "$dir/short.out")" = 20000 ] ||
+    { echo "-n 20001: summary:"; cat "$dir/short.out"; exit 1; }
+grep -q '^% samsa perf consume: 20000 of 20001 records: no record for 1500 ms (--timeout)$' "$dir/short.err" ||
+    { echo "-n 20001: no \"% \" line:"; cat "$dir/short.err"; exit 1; }
+echo "samsa perf consume: ok"
