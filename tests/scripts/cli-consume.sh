@@ -13,16 +13,6 @@ dir=$(mktemp -d)
 . tests/scripts/broker-daemon.inc
 need_kcat
 
-# check WANT_FILE -- command...: exit 0 and exactly that on stdout.
-check() {
-    want=$1
-    shift 2
-    status=0
-    timeout 120 "$@" > "$dir/got" 2> "$dir/err" || status=$?
-    [ "$status" = 0 ] || { echo "$*: exit $status:"; cat "$dir/err"; exit 1; }
-    cmp -s "$want" "$dir/got" || { echo "$*: unexpected output:"; diff "$want" "$dir/got"; exit 1; }
-}
-
 # check_sorted WANT_FILE -- command...: the same lines in any order.
 check_sorted() {
     want=$1

@@ -22,16 +22,6 @@ cleanup_member() {
 }
 trap cleanup_member EXIT INT TERM
 
-# check WANT_FILE -- command...: exit 0 and exactly that on stdout.
-check() {
-    want=$1
-    shift 2
-    status=0
-    timeout 120 "$@" > "$dir/got" 2> "$dir/err" || status=$?
-    [ "$status" = 0 ] || { echo "$*: exit $status:"; cat "$dir/err"; exit 1; }
-    cmp -s "$want" "$dir/got" || { echo "$*: unexpected output:"; diff "$want" "$dir/got"; exit 1; }
-}
-
 expect 0 '^Usage: samsa groups -b HOST:PORT --list' -- "$BIN" groups --help
 expect 0 '^  groups -b HOST:PORT --list\|--describe GROUP' -- "$BIN" --help
 expect 2 '^% samsa groups: one of --list, --describe, --reset-offsets is required$' -- \

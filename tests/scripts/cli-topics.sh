@@ -10,14 +10,6 @@ BIN="$B/bin/samsa"
 dir=$(mktemp -d)
 . tests/scripts/broker-daemon.inc
 
-# check_stdout WANT_FILE -- command...: exit 0 and exactly that on stdout.
-check_stdout() {
-    want=$1
-    shift 2
-    "$@" > "$dir/got" 2> "$dir/err" || { echo "$*: failed:"; cat "$dir/err"; exit 1; }
-    cmp -s "$want" "$dir/got" || { echo "$*: unexpected output:"; diff "$want" "$dir/got"; exit 1; }
-}
-
 expect 0 '^Usage: samsa topics -b HOST:PORT --list' -- "$BIN" topics --help
 expect 0 '^  topics -b HOST:PORT --list\|--describe\|--create\|--delete' -- "$BIN" --help
 expect 2 '^% samsa topics: one of --list, --describe, --create, --delete is required$' -- \
@@ -50,10 +42,10 @@ start_broker
 
 # --create, with partitions and configs; a second time fails.
 printf 'Created topic tp1.\n' > "$dir/want"
-check_stdout "$dir/want" -- "$BIN" topics -b "$bootstrap" --create tp1 --partitions 3 \
+check "$dir/want" -- "$BIN" topics -b "$bootstrap" --create tp1 --partitions 3 \
     --config retention.ms=60000 --config cleanup.policy=delete
 printf 'Created topic tp2.\n' > "$dir/want"
-check_stdout "$dir/want" -- "$BIN" topics --bootstrap-server="$bootstrap" --create --topic=tp2
+check "$dir/want" -- "$BIN" topics --bootstrap-server="$bootstrap" --create --topic=tp2
 expect 1 "^% samsa topics: cannot create topic 'tp1': .*TOPIC_ALREADY_EXISTS" -- \
     "$BIN" topics -b "$bootstrap" --create tp1
 expect 1 "^% samsa topics: cannot create topic 'tp3': .*INVALID_REPLICATION_FACTOR" -- \
@@ -64,9 +56,9 @@ echo "--create: ok"
 
 # --list: every topic by name, the internal one unless --exclude-internal.
 printf '__consumer_offsets\ntp1\ntp2\n' > "$dir/want"
-check_stdout "$dir/want" -- "$BIN" topics -b "$bootstrap" --list
+check "$dir/want" -- "$BIN" topics -b "$bootstrap" --list
 printf 'tp1\ntp2\n' > "$dir/want"
-check_stdout "$dir/want" -- "$BIN" topics -b "$bootstrap" --list --exclude-internal
+check "$dir/want" -- "$BIN" topics -b "$bootstrap" --list --exclude-internal
 echo "--list: ok"
 
 # --describe: kafka-topics.sh's layout, tab for tab; the topic id is
@@ -103,10 +95,10 @@ echo "--describe: ok"
 # --delete, with properties from -F and -X; deleting again fails.
 printf 'client.id=topics-test\n' > "$dir/admin.properties"
 : > "$dir/want"
-check_stdout "$dir/want" -- "$BIN" topics -b "$bootstrap" -F "$dir/admin.properties" \
+check "$dir/want" -- "$BIN" topics -b "$bootstrap" -F "$dir/admin.properties" \
     -X request.timeout.ms=20000 --delete -t tp2
 printf '__consumer_offsets\ntp1\n' > "$dir/want"
-check_stdout "$dir/want" -- "$BIN" topics -b "$bootstrap" --list
+check "$dir/want" -- "$BIN" topics -b "$bootstrap" --list
 expect 1 "^% samsa topics: topic 'tp2' does not exist$" -- "$BIN" topics -b "$bootstrap" --delete tp2
 echo "--delete: ok"
 
