@@ -65,13 +65,14 @@ type Producer struct {
 	c       *C.samsa_producer_t
 	reports *C.samsa_go_reports_t
 
-	mu       sync.Mutex
-	closed   bool
-	pending  map[uint64]*pending
-	nextID   uint64
-	progress chan struct{} // closed (and replaced) whenever reports were served
-	firstErr error         // first failure since Flush, without Deliveries
-	topics   map[string]*C.char
+	mu        sync.Mutex
+	closed    bool
+	pending   map[uint64]*pending
+	untracked int // messages produced with id 0 and not yet reported
+	nextID    uint64
+	progress  chan struct{} // closed (and replaced) whenever reports were served
+	firstErr  error         // first failure since Flush, without Deliveries
+	topics    map[string]*C.char
 
 	calls      sync.WaitGroup // Produce calls in C
 	flushers   atomic.Int32
@@ -178,9 +179,16 @@ func (p *Producer) produce(ctx context.Context, m *Message, done chan error) err
 		p.mu.Unlock()
 		return closedError()
 	}
-	p.nextID++
-	id := p.nextID
-	p.pending[id] = &pending{msg: m, done: done}
+	// A message nobody waits for is only counted (id 0); the others are
+	// kept by id until their report.
+	var id uint64
+	if done != nil || p.deliveries != nil {
+		p.nextID++
+		id = p.nextID
+		p.pending[id] = &pending{msg: m, done: done}
+	} else {
+		p.untracked++
+	}
 	topic := p.topicC(m.Topic)
 	p.calls.Add(1)
 	p.mu.Unlock()
@@ -194,30 +202,45 @@ func (p *Producer) produce(ctx context.Context, m *Message, done chan error) err
 	}
 	key := unsafe.Pointer(unsafe.SliceData(m.Key))
 	value := unsafe.Pointer(unsafe.SliceData(m.Value))
-	for {
+	send := func() C.samsa_err_t {
+		return C.samsa_go_send(p.c, topic, C.int32_t(m.Partition), key, C.size_t(len(m.Key)),
+			value, C.size_t(len(m.Value)), hdrs, C.size_t(nh), C.int64_t(ts), C.uint64_t(id))
+	}
+	rc := send()
+	for ErrorCode(rc) == ErrLocalQueueFull {
+		// Wait for reports to make room: look at progress first, then try
+		// again, so that a report served in between is not missed.
 		p.mu.Lock()
 		progress := p.progress
 		p.mu.Unlock()
-		rc := C.samsa_go_send(p.c, topic, C.int32_t(m.Partition), key, C.size_t(len(m.Key)),
-			value, C.size_t(len(m.Value)), hdrs, C.size_t(nh), C.int64_t(ts), C.uint64_t(id))
-		err := codeErr(rc, "produce to "+m.Topic)
-		if ErrorCode(rc) == ErrLocalQueueFull {
-			select {
-			case <-progress:
-				continue
-			case <-time.After(pollInterval):
-				continue
-			case <-ctx.Done():
-				err = ctx.Err()
-			}
+		if rc = send(); ErrorCode(rc) != ErrLocalQueueFull {
+			break
 		}
-		if err != nil {
-			p.mu.Lock()
-			delete(p.pending, id)
-			p.mu.Unlock()
+		select {
+		case <-progress:
+		case <-time.After(pollInterval):
+		case <-ctx.Done():
+			p.forget(id)
+			return ctx.Err()
 		}
-		return err
+		rc = send()
 	}
+	if rc != 0 {
+		p.forget(id)
+		return codeErr(rc, "produce to "+m.Topic)
+	}
+	return nil
+}
+
+// forget drops a message that was not queued after all.
+func (p *Producer) forget(id uint64) {
+	p.mu.Lock()
+	if id == 0 {
+		p.untracked--
+	} else {
+		delete(p.pending, id)
+	}
+	p.mu.Unlock()
 }
 
 // cHeaders copies headers into C memory (NULL for none).
@@ -288,6 +311,10 @@ func (p *Producer) dispatch() {
 	p.mu.Lock()
 	for i := range reps {
 		id := uint64(reps[i].id)
+		if id == 0 {
+			p.untracked--
+			continue
+		}
 		done[i] = p.pending[id]
 		delete(p.pending, id)
 	}
@@ -295,14 +322,21 @@ func (p *Producer) dispatch() {
 	for i := range reps {
 		r := &reps[i]
 		pd := done[i]
-		if pd == nil {
-			continue
-		}
-		m := pd.msg
 		var err error
 		if r.err != 0 {
 			err = newError(ErrorCode(r.err), C.GoString(r.errstr))
 		}
+		if pd == nil {
+			if err != nil {
+				p.mu.Lock()
+				if p.firstErr == nil {
+					p.firstErr = err
+				}
+				p.mu.Unlock()
+			}
+			continue
+		}
+		m := pd.msg
 		m.Partition = int32(r.partition)
 		m.Offset = int64(r.offset)
 		if r.timestamp_ms > 0 {
@@ -311,14 +345,8 @@ func (p *Producer) dispatch() {
 		switch {
 		case pd.done != nil:
 			pd.done <- err
-		case p.deliveries != nil:
+		default:
 			p.deliveries <- &Delivery{Message: m, Err: err}
-		case err != nil:
-			p.mu.Lock()
-			if p.firstErr == nil {
-				p.firstErr = err
-			}
-			p.mu.Unlock()
 		}
 	}
 	C.samsa_go_report_batch_free(items, C.size_t(n))
@@ -332,7 +360,7 @@ func (p *Producer) dispatch() {
 func (p *Producer) Outstanding() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return len(p.pending)
+	return len(p.pending) + p.untracked
 }
 
 // Flush sends every queued message at once (ignoring linger.ms) and waits
@@ -344,7 +372,7 @@ func (p *Producer) Flush(ctx context.Context) error {
 	defer p.flushers.Add(-1)
 	for {
 		p.mu.Lock()
-		n := len(p.pending)
+		n := len(p.pending) + p.untracked
 		progress := p.progress
 		var err error
 		if n == 0 {
