@@ -9,29 +9,8 @@
 #   SAMSA_BENCH_MESSAGES   messages per client and direction (default 1000000)
 #   SAMSA_BENCH_TIMEOUT    hard limit of the run in seconds (default 900)
 root=$(cd "$(dirname "$0")/../.." && pwd)
-B=${B:-build}
-case $B in
-/*) ;;
-*) B=$root/$B ;;
-esac
-
-if ! command -v go >/dev/null 2>&1; then
-    if [ -x /usr/local/go/bin/go ]; then
-        PATH=/usr/local/go/bin:$PATH
-    else
-        echo "bench go-vs-franz: not run: no go command (Go 1.26 or newer)"
-        exit 1
-    fi
-fi
-if [ ! -e "$B/lib/libsamsa.so" ]; then
-    echo "bench go-vs-franz: not run: $B/lib/libsamsa.so is missing (run make first)"
-    exit 1
-fi
-
-cache=${SAMSA_CACHE:-$HOME/.cache/samsa}/go
-export GOMODCACHE="$cache/mod" GOCACHE="$cache/build" GOFLAGS=-mod=readonly CGO_ENABLED=1
-export CGO_LDFLAGS="-L$B/lib -Wl,-rpath,$B/lib"
-export SAMSA_LOG_LEVEL=${SAMSA_LOG_LEVEL:-4}
+what="bench go-vs-franz"
+. "$root/bindings/go/goenv.sh"
 
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT INT TERM

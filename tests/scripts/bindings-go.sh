@@ -7,36 +7,8 @@
 # ${SAMSA_CACHE:-$HOME/.cache/samsa}/go (go.sum pins them).
 #   SAMSA_GO_TEST_TIMEOUT   limit of the test run in seconds (default 600)
 root=$(cd "$(dirname "$0")/../.." && pwd)
-B=${B:-build}
-case $B in
-/*) ;;
-*) B=$root/$B ;;
-esac
-
-if ! command -v go >/dev/null 2>&1; then
-    if [ -x /usr/local/go/bin/go ]; then
-        PATH=/usr/local/go/bin:$PATH
-    else
-        echo "bindings-go: FAILED: no go command (Go 1.26 or newer, on PATH or in /usr/local/go/bin)"
-        exit 1
-    fi
-fi
-if [ ! -e "$B/lib/libsamsa.so" ]; then
-    echo "bindings-go: FAILED: $B/lib/libsamsa.so is missing (run make first)"
-    exit 1
-fi
-if ldd "$B/lib/libsamsa.so" 2>/dev/null | grep -q 'libasan\|libubsan'; then
-    echo "bindings-go: FAILED: $B/lib/libsamsa.so is a sanitizer build, which Go programs cannot load; use B=build"
-    exit 1
-fi
-
-cache=${SAMSA_CACHE:-$HOME/.cache/samsa}/go
-export GOMODCACHE="$cache/mod" GOCACHE="$cache/build" GOFLAGS=-mod=readonly CGO_ENABLED=1
-# The build directory's library first (the package's own directives name
-# build/lib), with an rpath so the test binary finds it.
-export CGO_LDFLAGS="-L$B/lib -Wl,-rpath,$B/lib"
-# Only warnings from the embedded broker and the clients.
-export SAMSA_LOG_LEVEL=${SAMSA_LOG_LEVEL:-4}
+what="bindings-go"
+. "$root/bindings/go/goenv.sh"
 
 cd "$root/bindings/go" || exit 1
 echo "bindings-go: $(go version), library $B/lib"
