@@ -58,6 +58,43 @@ type Consumer struct {
 
 	pollMu    sync.Mutex
 	lastTopic string // the topic of the last message, reused while it repeats
+	scratch   []byte // where samsa_go_poll copies a message
+	copied    C.samsa_go_msg_t
+}
+
+// scratchLen bounds the messages Poll copies in one C call; larger ones
+// take a second call.
+const scratchLen = 64 << 10
+
+// fromScratch makes the message samsa_go_poll copied into c.scratch
+// (pollMu held).
+func (c *Consumer) fromScratch() *Message {
+	d := &c.copied
+	tl := int(d.topic_len)
+	topic := c.scratch[:tl]
+	if string(topic) != c.lastTopic {
+		c.lastTopic = string(topic)
+	}
+	msg := &Message{
+		Topic:         c.lastTopic,
+		Partition:     int32(d.partition),
+		Offset:        int64(d.offset),
+		Timestamp:     time.UnixMilli(int64(d.timestamp_ms)),
+		TimestampType: TimestampType(d.timestamp_type),
+		LeaderEpoch:   int32(d.leader_epoch),
+	}
+	kl, vl := max(int(d.key_len), 0), max(int(d.value_len), 0)
+	if d.key_len >= 0 || d.value_len >= 0 {
+		buf := make([]byte, kl+vl)
+		copy(buf, c.scratch[tl:tl+kl+vl])
+		if d.key_len >= 0 {
+			msg.Key = buf[:kl:kl]
+		}
+		if d.value_len >= 0 {
+			msg.Value = buf[kl:]
+		}
+	}
+	return msg
 }
 
 // NewConsumer makes a consumer from Kafka-style properties (bootstrap.servers,
@@ -178,7 +215,14 @@ func (c *Consumer) Poll(ctx context.Context) (*Message, error) {
 		if ms > C.int(pollInterval/time.Millisecond) {
 			ms = C.int(pollInterval / time.Millisecond)
 		}
-		m := C.samsa_consumer_poll(c.c, ms)
+		if c.scratch == nil {
+			c.scratch = make([]byte, scratchLen)
+		}
+		var m *C.samsa_message_t
+		if C.samsa_go_poll(c.c, ms, unsafe.Pointer(&c.scratch[0]), C.size_t(len(c.scratch)),
+			&c.copied, &m) != 0 {
+			return c.fromScratch(), nil
+		}
 		if m != nil {
 			msg, err := c.convert(m)
 			C.samsa_message_free(m)

@@ -122,6 +122,38 @@ samsa_consumer_t *samsa_go_consumer_new(const char *const *keys, const char *con
     return samsa_consumer_new_kv(keys, values, n, &cb, errstr, errlen);
 }
 
+int samsa_go_poll(samsa_consumer_t *c, int timeout_ms, void *buf, size_t buflen,
+                  samsa_go_msg_t *out, samsa_message_t **msg)
+{
+    samsa_message_t *m = samsa_consumer_poll(c, timeout_ms);
+    *msg = m;
+    if (!m || m->err || m->header_count || !m->topic)
+        return 0;
+    size_t tl = strlen(m->topic);
+    if (tl > UINT32_MAX || tl > buflen || m->key_len > buflen - tl ||
+        m->value_len > buflen - tl - m->key_len)
+        return 0;
+    unsigned char *p = buf;
+    memcpy(p, m->topic, tl);
+    if (m->key_len)
+        memcpy(p + tl, m->key, m->key_len);
+    if (m->value_len)
+        memcpy(p + tl + m->key_len, m->value, m->value_len);
+    *out = (samsa_go_msg_t){
+        .partition = m->partition,
+        .leader_epoch = m->leader_epoch,
+        .offset = m->offset,
+        .timestamp_ms = m->timestamp_ms,
+        .key_len = m->key ? (int64_t)m->key_len : -1,
+        .value_len = m->value ? (int64_t)m->value_len : -1,
+        .timestamp_type = m->timestamp_type,
+        .topic_len = (uint32_t)tl,
+    };
+    samsa_message_free(m);
+    *msg = NULL;
+    return 1;
+}
+
 const samsa_header_t *samsa_go_header(const samsa_message_t *m, size_t i)
 {
     return &m->headers[i];

@@ -64,6 +64,28 @@ samsa_consumer_t *samsa_go_consumer_new(const char *const *keys, const char *con
                                         size_t n, int rebalance, int commit, uintptr_t handle,
                                         char *errstr, size_t errlen);
 
+/* A consumed message copied by samsa_go_poll: where it is and its sizes
+ * (key_len and value_len -1 for a null key or value). */
+typedef struct samsa_go_msg {
+    int32_t partition;
+    int32_t leader_epoch;
+    int64_t offset;
+    int64_t timestamp_ms;
+    int64_t key_len;
+    int64_t value_len;
+    int32_t timestamp_type;
+    uint32_t topic_len;
+} samsa_go_msg_t;
+
+/* Polls the consumer for up to timeout_ms. A message without headers or
+ * error whose topic, key and value fit in buf (buflen bytes) is copied there
+ * (topic, key, value, back to back), described in *out and freed: then 1 is
+ * returned and *msg is NULL. Any other message is returned in *msg for the
+ * caller to convert and free (0 returned); with no message, 0 and *msg
+ * NULL. */
+int samsa_go_poll(samsa_consumer_t *c, int timeout_ms, void *buf, size_t buflen,
+                  samsa_go_msg_t *out, samsa_message_t **msg);
+
 /* The message's header i (0 <= i < header_count). */
 const samsa_header_t *samsa_go_header(const samsa_message_t *m, size_t i);
 
