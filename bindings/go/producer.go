@@ -5,6 +5,7 @@ import "C"
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -166,9 +167,12 @@ func (p *Producer) produce(ctx context.Context, m *Message, done chan error) err
 	if m == nil {
 		return errorf(ErrLocalInvalidArg, "produce: nil message")
 	}
+	if strings.IndexByte(m.Topic, 0) >= 0 {
+		return errorf(ErrLocalInvalidArg, "produce: the topic name %q has a NUL byte", m.Topic)
+	}
 	for _, h := range m.Headers {
-		if len(h.Key) == 0 {
-			return errorf(ErrLocalInvalidArg, "produce: a header has an empty key")
+		if len(h.Key) == 0 || strings.IndexByte(h.Key, 0) >= 0 {
+			return errorf(ErrLocalInvalidArg, "produce: header key %q is empty or has a NUL byte", h.Key)
 		}
 	}
 	if err := ctx.Err(); err != nil {

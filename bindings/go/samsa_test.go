@@ -623,6 +623,13 @@ func TestErrors(t *testing.T) {
 	if err := p.Produce(testCtx(t), &samsa.Message{Topic: "t", Partition: -7}); !errors.Is(err, samsa.ErrLocalInvalidArg) {
 		t.Fatalf("partition -7: %v", err)
 	}
+	if err := p.Produce(testCtx(t), &samsa.Message{Topic: "t\x00u"}); !errors.Is(err, samsa.ErrLocalInvalidArg) {
+		t.Fatalf("topic with NUL: %v", err)
+	}
+	err = p.Produce(testCtx(t), &samsa.Message{Topic: "t", Headers: []samsa.Header{{Value: []byte("x")}}})
+	if !errors.Is(err, samsa.ErrLocalInvalidArg) {
+		t.Fatalf("header without key: %v", err)
+	}
 	if samsa.ErrNotCoordinator.Name() != "NOT_COORDINATOR" || samsa.ErrLocalTimedOut.Name() != "_TIMED_OUT" ||
 		!samsa.ErrLocalTimedOut.IsLocal() || samsa.ErrRequestTimedOut.IsLocal() {
 		t.Fatal("error code names")
