@@ -154,11 +154,6 @@ int samsa_go_poll(samsa_consumer_t *c, int timeout_ms, void *buf, size_t buflen,
     return 1;
 }
 
-const samsa_header_t *samsa_go_header(const samsa_message_t *m, size_t i)
-{
-    return &m->headers[i];
-}
-
 char **samsa_go_strings_new(size_t n)
 {
     return calloc(n ? n : 1, sizeof(char *));

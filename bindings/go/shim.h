@@ -86,9 +86,6 @@ typedef struct samsa_go_msg {
 int samsa_go_poll(samsa_consumer_t *c, int timeout_ms, void *buf, size_t buflen,
                   samsa_go_msg_t *out, samsa_message_t **msg);
 
-/* The message's header i (0 <= i < header_count). */
-const samsa_header_t *samsa_go_header(const samsa_message_t *m, size_t i);
-
 /* An array of n C strings, or NULL when memory runs out; free with
  * samsa_go_strings_free (which frees the strings set too). */
 char **samsa_go_strings_new(size_t n);
