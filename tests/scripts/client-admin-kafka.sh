@@ -62,8 +62,15 @@ validate adm-v NONE"
     admin partitions adm-a 5
     admin partitions adm-a 2
     admin partitions adm-missing 2
-    admin topics adm-a adm-v
 } >"$tmp/out"
+# Kafka answers CreatePartitions once its controller committed the change;
+# the broker's metadata may show it a moment later.
+for _ in $(seq 40); do
+    admin topics adm-a adm-v >"$tmp/topics"
+    grep -q '^topic adm-a partitions=5 ' "$tmp/topics" && break
+    sleep 0.25
+done
+cat "$tmp/topics" >>"$tmp/out"
 check partitions "partitions adm-a NONE
 partitions adm-a INVALID_PARTITIONS
 partitions adm-missing UNKNOWN_TOPIC_OR_PARTITION
