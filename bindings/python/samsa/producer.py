@@ -1,0 +1,219 @@
+"""producer: Producer, confluent-kafka-python's producer over libsamsa's
+samsa_producer_t.
+
+produce() queues a message and returns at once; libsamsa's I/O thread
+batches and sends it. Delivery callbacks (the conf's on_delivery, or the
+one given to produce) run on the thread that calls poll() or flush(); an
+exception raised by one is kept and raised again by that poll() or flush()
+once the reports ready have been served.
+
+The per-message path is kept short: the arguments are packed into one
+reused samsa_produce_args_t and samsa_producer_produce is called holding
+the GIL (it never blocks under queue.full.behavior=error, the default), so
+no ctypes object is made per message. With queue.full.behavior=block,
+produce releases the GIL while it waits, through samsa_producer_send.
+"""
+import ctypes
+import itertools
+import platform
+import struct
+import threading
+
+from . import _lib as L
+from ._common import CallbackErrors, Handle, new_handle, ms as _ms, split_conf
+from .error import KafkaError, KafkaException
+from .message import report_message
+
+# samsa_produce_args_t: topic, partition, key, key_len, value, value_len,
+# headers, header_count, timestamp_ms, flags, msg_opaque (x86-64 and the
+# other LP64 ABIs lay it out this way; checked against ctypes below).
+_ARGS = struct.Struct("@PixxxxPNPNPNqixxxxP")
+
+
+class _ProduceArgs(ctypes.Structure):
+    _fields_ = [("topic", ctypes.c_void_p), ("partition", ctypes.c_int32),
+                ("key", ctypes.c_void_p), ("key_len", ctypes.c_size_t),
+                ("value", ctypes.c_void_p), ("value_len", ctypes.c_size_t),
+                ("headers", ctypes.c_void_p), ("header_count", ctypes.c_size_t),
+                ("timestamp_ms", ctypes.c_int64), ("flags", ctypes.c_int),
+                ("msg_opaque", ctypes.c_void_p)]
+
+
+# The address of a bytes object's data is its id() plus a fixed offset in
+# CPython; elsewhere addresses are taken with ctypes.
+_BYTES_DATA = None
+if platform.python_implementation() == "CPython" and ctypes.sizeof(_ProduceArgs) == _ARGS.size:
+    _probe = b"samsa-probe"
+    if ctypes.string_at(id(_probe) + bytes.__basicsize__ - 1, len(_probe)) == _probe:
+        _BYTES_DATA = bytes.__basicsize__ - 1
+
+_OPAQUE_OFFSET = L.DeliveryReport.msg_opaque.offset
+_ERR_OFFSET = L.DeliveryReport.err.offset
+_c_void_p_at = ctypes.c_void_p.from_address
+_c_int_at = ctypes.c_int.from_address
+_report_at = L.DeliveryReport.from_address
+_produce_locked = ctypes.PyDLL(L.library_path).samsa_producer_produce
+_produce_locked.restype = ctypes.c_int
+_produce_locked.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+_send = L.samsa_producer_send
+_QUEUE_FULL = KafkaError._QUEUE_FULL
+
+
+def _as_bytes(v, what):
+    if isinstance(v, str):
+        return v.encode()
+    if isinstance(v, (bytearray, memoryview)):
+        return bytes(v)
+    raise TypeError("%s must be bytes or str" % what)
+
+
+def _header_list(headers):
+    if isinstance(headers, dict):
+        headers = list(headers.items())
+    out = []
+    for item in headers:
+        if not isinstance(item, tuple) or len(item) != 2:
+            raise TypeError("headers must be a dict or a list of (str, bytes) tuples")
+        name, value = item
+        if value is not None and not isinstance(value, bytes):
+            value = _as_bytes(value, "header value")
+        out.append((name.encode() if isinstance(name, str) else bytes(name), value))
+    return out
+
+
+class Producer(Handle):
+    """Producer(conf): conf holds Kafka/librdkafka property names
+    (bootstrap.servers, acks, linger.ms, compression.type ...) and
+    optionally on_delivery, a callable(err, msg) called for every message's
+    outcome."""
+
+    _free = staticmethod(L.samsa_producer_free)
+
+    def __init__(self, conf=None, **kwargs):
+        conf = dict(conf or {}, **kwargs)
+        plain, py = split_conf(conf, ("on_delivery", "delivery.report.callback"))
+        self._default_cb = py.get("on_delivery") or py.get("delivery.report.callback")
+        self._errors = CallbackErrors()
+        self._callbacks = {}
+        self._ids = itertools.count(1)
+        self._topics = {}
+        self._blocking = str(plain.get("queue.full.behavior", "error")) == "block"
+        self._c_cb = L.DeliveryReportFn(self._on_report)
+        cbs = L.ProducerCallbacks(self._c_cb, None, None)
+        self._h = new_handle(L.samsa_producer_new_kv, plain, ctypes.byref(cbs))
+        self._args = _ProduceArgs()
+        self._args_addr = ctypes.addressof(self._args)
+        self._args_lock = threading.Lock()
+
+    def _on_report(self, _p, report, _opaque):
+        # Runs inside samsa_producer_poll/flush/close on the calling thread.
+        try:
+            mid = _c_void_p_at(report + _OPAQUE_OFFSET).value
+            if mid:
+                cb = self._callbacks.pop(mid)
+            else:
+                cb = self._default_cb
+                if cb is None:
+                    return
+            r = _report_at(report)
+            msg = report_message(r)
+            cb(msg.error(), msg)
+        except BaseException as e:
+            self._errors.store(e)
+
+    def _topic(self, topic):
+        t = self._topics.get(topic)
+        if t is None:
+            if not isinstance(topic, str):
+                raise TypeError("topic must be str")
+            t = topic.encode()
+            self._topics[topic] = t
+        return t
+
+    def produce(self, topic, value=None, key=None, partition=-1, on_delivery=None,
+                timestamp=0, headers=None, callback=None):
+        """Queues one message. Raises BufferError when the queue is full
+        (serve reports with poll() and try again), KafkaException for other
+        refusals. value and key are bytes, str (UTF-8) or None."""
+        h = self._h
+        if h is None:
+            raise RuntimeError("Producer has been closed")
+        t = self._topics.get(topic) or self._topic(topic)
+        if value is not None and value.__class__ is not bytes:
+            value = _as_bytes(value, "value")
+        if key is not None and key.__class__ is not bytes:
+            key = _as_bytes(key, "key")
+        cb = on_delivery or callback
+        mid = 0
+        if cb is not None:
+            mid = next(self._ids)
+            self._callbacks[mid] = cb
+        if headers or self._blocking or _BYTES_DATA is None:
+            err = self._send(h, t, value, key, partition, mid, timestamp, headers)
+        else:
+            with self._args_lock:
+                _ARGS.pack_into(self._args, 0, id(t) + _BYTES_DATA, partition,
+                                0 if key is None else id(key) + _BYTES_DATA,
+                                0 if key is None else len(key),
+                                0 if value is None else id(value) + _BYTES_DATA,
+                                0 if value is None else len(value), 0, 0, timestamp, 0, mid)
+                err = _produce_locked(h, self._args_addr)
+        if err:
+            if mid:
+                del self._callbacks[mid]
+            if err == _QUEUE_FULL:
+                raise BufferError("Local: Queue full")
+            raise KafkaException(KafkaError(err))
+
+    def _send(self, h, t, value, key, partition, mid, timestamp, headers):
+        hdr_arr = None
+        n = 0
+        keep = None
+        if headers:
+            keep = _header_list(headers)
+            n = len(keep)
+            hdr_arr = (L.Header * n)()
+            for i, (name, v) in enumerate(keep):
+                hdr_arr[i].name = name
+                hdr_arr[i].value = ctypes.cast(ctypes.c_char_p(v), ctypes.c_void_p) \
+                    if v is not None else None
+                hdr_arr[i].value_len = 0 if v is None else len(v)
+        return _send(h, t, partition, key, 0 if key is None else len(key), value,
+                     0 if value is None else len(value), hdr_arr, n, timestamp, 0, mid or None)
+
+    def poll(self, timeout=None):
+        """Serves delivery reports, waiting up to timeout seconds (None or
+        -1: forever) for the first; returns how many were served."""
+        h = self._handle()
+        n = L.samsa_producer_poll(h, _ms(timeout))
+        self._errors.reraise()
+        return n
+
+    def flush(self, timeout=None):
+        """Sends everything queued and serves reports until none is
+        outstanding or timeout seconds pass; returns the number of messages
+        still outstanding (0 when all were reported)."""
+        h = self._handle()
+        L.samsa_producer_flush(h, _ms(timeout))
+        self._errors.reraise()
+        return L.samsa_producer_outstanding(h)
+
+    def __len__(self):
+        h = self._h
+        return 0 if h is None else L.samsa_producer_outstanding(h)
+
+    def __bool__(self):
+        return True
+
+    def close(self, timeout=None):
+        """Flushes for up to timeout seconds, fails what is left
+        (_DESTROYED reports) and frees the producer. Further calls raise
+        RuntimeError. Returns True when everything was delivered in time."""
+        h = self._h
+        if h is None:
+            return True
+        err = L.samsa_producer_close(h, _ms(timeout))
+        L.samsa_producer_free(h)
+        self._h = None
+        self._errors.reraise()
+        return err == 0
