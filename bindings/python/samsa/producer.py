@@ -7,11 +7,17 @@ one given to produce) run on the thread that calls poll() or flush(); an
 exception raised by one is kept and raised again by that poll() or flush()
 once the reports ready have been served.
 
-The per-message path is kept short: the arguments are packed into one
-reused samsa_produce_args_t and samsa_producer_produce is called holding
-the GIL (it never blocks under queue.full.behavior=error, the default), so
-no ctypes object is made per message. With queue.full.behavior=block,
-produce releases the GIL while it waits, through samsa_producer_send.
+The per-message path is kept short: the arguments are packed into a
+samsa_produce_args_t reused by the thread and samsa_producer_produce is
+called holding the GIL (it never blocks under queue.full.behavior=error,
+the default), so no ctypes object is made per message. With
+queue.full.behavior=block, produce releases the GIL while it waits,
+through samsa_producer_send. While no delivery callback is wanted (none in
+the conf, none given to produce yet) the C producer is made without one,
+so delivery reports cost no call into Python; the first produce() given
+on_delivery flushes what was queued before and switches to a producer with
+reports. poll() serves reports already waiting without releasing the GIL,
+and waits releasing it only when there were none.
 """
 import ctypes
 import itertools
@@ -56,6 +62,9 @@ _produce_locked = ctypes.PyDLL(L.library_path).samsa_producer_produce
 _produce_locked.restype = ctypes.c_int
 _produce_locked.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
 _send = L.samsa_producer_send
+_poll_now = ctypes.PyDLL(L.library_path).samsa_producer_poll
+_poll_now.restype = ctypes.c_int
+_poll_now.argtypes = [ctypes.c_void_p, ctypes.c_int]
 _QUEUE_FULL = KafkaError._QUEUE_FULL
 
 
@@ -93,17 +102,42 @@ class Producer(Handle):
         conf = dict(conf or {}, **kwargs)
         plain, py = split_conf(conf, ("on_delivery", "delivery.report.callback"))
         self._default_cb = py.get("on_delivery") or py.get("delivery.report.callback")
+        self._conf = plain
         self._errors = CallbackErrors()
         self._callbacks = {}
         self._ids = itertools.count(1)
         self._topics = {}
-        self._blocking = str(plain.get("queue.full.behavior", "error")) == "block"
+        self._fast = _BYTES_DATA is not None and \
+            str(plain.get("queue.full.behavior", "error")) != "block"
+        self._tls = threading.local()
         self._c_cb = L.DeliveryReportFn(self._on_report)
-        cbs = L.ProducerCallbacks(self._c_cb, None, None)
-        self._h = new_handle(L.samsa_producer_new_kv, plain, ctypes.byref(cbs))
-        self._args = _ProduceArgs()
-        self._args_addr = ctypes.addressof(self._args)
-        self._args_lock = threading.Lock()
+        self._h = None
+        self._open(self._default_cb is not None)
+
+    def _open(self, reports):
+        """Makes the C producer; with reports false it has no delivery
+        report callback, which spares a call into Python per message while
+        no message asks for a report."""
+        cbs = L.ProducerCallbacks(self._c_cb if reports else L.DeliveryReportFn(), None, None)
+        self._h = new_handle(L.samsa_producer_new_kv, self._conf, ctypes.byref(cbs))
+        self._reports = reports
+
+    def _enable_reports(self):
+        """The first message with its own on_delivery on a producer made
+        without reports: every message produced so far is flushed (so that
+        order is kept), and a producer with reports takes over."""
+        h = self._h
+        L.samsa_producer_close(h, -1)
+        L.samsa_producer_free(h)
+        self._h = None
+        self._open(True)
+
+    def _args(self):
+        """This thread's samsa_produce_args_t and its address."""
+        a = _ProduceArgs()
+        pair = (a, ctypes.addressof(a))
+        self._tls.args = pair
+        return pair
 
     def _on_report(self, _p, report, _opaque):
         # Runs inside samsa_producer_poll/flush/close on the calling thread.
@@ -138,26 +172,39 @@ class Producer(Handle):
         h = self._h
         if h is None:
             raise RuntimeError("Producer has been closed")
-        t = self._topics.get(topic) or self._topic(topic)
+        t = self._topics.get(topic)
+        if t is None:
+            t = self._topic(topic)
         if value is not None and value.__class__ is not bytes:
             value = _as_bytes(value, "value")
         if key is not None and key.__class__ is not bytes:
             key = _as_bytes(key, "key")
-        cb = on_delivery or callback
         mid = 0
-        if cb is not None:
+        if on_delivery is not None or callback is not None:
+            if not self._reports:
+                self._enable_reports()
+                h = self._h
             mid = next(self._ids)
-            self._callbacks[mid] = cb
-        if headers or self._blocking or _BYTES_DATA is None:
+            self._callbacks[mid] = on_delivery or callback
+        if headers or not self._fast:
             err = self._send(h, t, value, key, partition, mid, timestamp, headers)
         else:
-            with self._args_lock:
-                _ARGS.pack_into(self._args, 0, id(t) + _BYTES_DATA, partition,
-                                0 if key is None else id(key) + _BYTES_DATA,
-                                0 if key is None else len(key),
+            # Packed and called with no Python code between them that could
+            # let another thread in: the args are this thread's anyway.
+            try:
+                args, addr = self._tls.args
+            except AttributeError:
+                args, addr = self._args()
+            if key is None:
+                _ARGS.pack_into(args, 0, id(t) + _BYTES_DATA, partition, 0, 0,
                                 0 if value is None else id(value) + _BYTES_DATA,
                                 0 if value is None else len(value), 0, 0, timestamp, 0, mid)
-                err = _produce_locked(h, self._args_addr)
+            else:
+                _ARGS.pack_into(args, 0, id(t) + _BYTES_DATA, partition,
+                                id(key) + _BYTES_DATA, len(key),
+                                0 if value is None else id(value) + _BYTES_DATA,
+                                0 if value is None else len(value), 0, 0, timestamp, 0, mid)
+            err = _produce_locked(h, addr)
         if err:
             if mid:
                 del self._callbacks[mid]
@@ -185,7 +232,9 @@ class Producer(Handle):
         """Serves delivery reports, waiting up to timeout seconds (None or
         -1: forever) for the first; returns how many were served."""
         h = self._handle()
-        n = L.samsa_producer_poll(h, _ms(timeout))
+        n = _poll_now(h, 0)
+        if not n and timeout != 0:
+            n = L.samsa_producer_poll(h, _ms(timeout))
         self._errors.reraise()
         return n
 

@@ -201,3 +201,23 @@ def test_broker_context_manager_and_bad_conf(tmp_path):
     with pytest.raises(samsa.KafkaException) as ei:
         samsa.Broker({"no.such.broker.property": "x"})
     assert "no.such.broker.property" in str(ei.value)
+
+
+def test_first_on_delivery_keeps_order(bootstrap, admin, topic_name):
+    """A producer made without on_delivery switches to one with reports
+    at the first message that asks for one; what came before is written
+    first, in order."""
+    create_topic(admin, topic_name, 1)
+    p = samsa.Producer({"bootstrap.servers": bootstrap, "linger.ms": 1000})
+    for i in range(5):
+        p.produce(topic_name, b"%d" % i)
+    reports = []
+    p.produce(topic_name, b"5", on_delivery=lambda err, msg: reports.append((err, msg.offset())))
+    p.produce(topic_name, b"6")
+    assert p.flush(30) == 0
+    assert reports == [(None, 5)]
+    p.close()
+    c = samsa.Consumer({"bootstrap.servers": bootstrap, "group.id": topic_name})
+    c.assign([samsa.TopicPartition(topic_name, 0, samsa.OFFSET_BEGINNING)])
+    assert [m.value() for m in poll_messages(c, 7)] == [b"%d" % i for i in range(7)]
+    c.close()
