@@ -10,7 +10,6 @@ import ctypes
 from . import _lib as L
 from .error import KafkaError
 
-_string_at = ctypes.string_at
 _from_address = L.CMessage.from_address
 # Freeing never blocks: called holding the GIL, which is cheaper.
 _message_free = ctypes.PyDLL(L.library_path).samsa_message_free
@@ -24,7 +23,7 @@ def _headers(hdrs, n):
     out = []
     for i in range(n):
         h = hdrs[i]
-        v = None if h.value is None else _string_at(h.value, h.value_len)
+        v = h.value[:h.value_len] if h.value else None
         out.append((h.name.decode("utf-8", "replace"), v))
     return out
 
@@ -129,14 +128,14 @@ class ConsumedMessage(Message):
             return self._key
         m = self._m
         k = m.key
-        return None if k is None else _string_at(k, m.key_len)
+        return k[:m.key_len] if k else None
 
     def value(self):
         if self._set & 4:
             return self._value
         m = self._m
         v = m.value
-        return None if v is None else _string_at(v, m.value_len)
+        return v[:m.value_len] if v else None
 
     def __len__(self):
         if self._set & 4:
@@ -180,8 +179,8 @@ class ConsumedMessage(Message):
 
 def report_message(r):
     """A Message copied from a samsa_delivery_report_t (a DeliveryReport)."""
-    key = None if r.key is None else _string_at(r.key, r.key_len)
-    value = None if r.value is None else _string_at(r.value, r.value_len)
+    key = r.key[:r.key_len] if r.key else None
+    value = r.value[:r.value_len] if r.value else None
     ts = (1, r.timestamp_ms) if r.timestamp_ms >= 0 else (0, -1)
     err = None
     if r.err:

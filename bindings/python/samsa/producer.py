@@ -169,9 +169,28 @@ class Producer(Handle):
         """Queues one message. Raises BufferError when the queue is full
         (serve reports with poll() and try again), KafkaException for other
         refusals. value and key are bytes, str (UTF-8) or None."""
-        h = self._h
-        if h is None:
-            raise RuntimeError("Producer has been closed")
+        # The common case first, in as few steps as possible: bytes value,
+        # no key, headers or callback, a topic seen before.
+        if key is None and value.__class__ is bytes and on_delivery is None and \
+                callback is None and not headers and self._fast:
+            t = self._topics.get(topic)
+            if t is not None:
+                # Packed and called with no Python code between them that
+                # could let another thread in: the args are this thread's.
+                try:
+                    args, addr = self._tls.args
+                except AttributeError:
+                    args, addr = self._args()
+                _ARGS.pack_into(args, 0, id(t) + _BYTES_DATA, partition, 0, 0,
+                                id(value) + _BYTES_DATA, len(value), 0, 0, timestamp, 0, 0)
+                err = _produce_locked(self._h, addr)
+                if err:
+                    self._raise(err, 0)
+                return
+        self._produce(topic, value, key, partition, on_delivery or callback, timestamp, headers)
+
+    def _produce(self, topic, value, key, partition, cb, timestamp, headers):
+        h = self._handle()
         t = self._topics.get(topic)
         if t is None:
             t = self._topic(topic)
@@ -180,37 +199,36 @@ class Producer(Handle):
         if key is not None and key.__class__ is not bytes:
             key = _as_bytes(key, "key")
         mid = 0
-        if on_delivery is not None or callback is not None:
+        if cb is not None:
             if not self._reports:
                 self._enable_reports()
                 h = self._h
             mid = next(self._ids)
-            self._callbacks[mid] = on_delivery or callback
+            self._callbacks[mid] = cb
         if headers or not self._fast:
             err = self._send(h, t, value, key, partition, mid, timestamp, headers)
         else:
-            # Packed and called with no Python code between them that could
-            # let another thread in: the args are this thread's anyway.
             try:
                 args, addr = self._tls.args
             except AttributeError:
                 args, addr = self._args()
-            if key is None:
-                _ARGS.pack_into(args, 0, id(t) + _BYTES_DATA, partition, 0, 0,
-                                0 if value is None else id(value) + _BYTES_DATA,
-                                0 if value is None else len(value), 0, 0, timestamp, 0, mid)
-            else:
-                _ARGS.pack_into(args, 0, id(t) + _BYTES_DATA, partition,
-                                id(key) + _BYTES_DATA, len(key),
-                                0 if value is None else id(value) + _BYTES_DATA,
-                                0 if value is None else len(value), 0, 0, timestamp, 0, mid)
+            _ARGS.pack_into(args, 0, id(t) + _BYTES_DATA, partition,
+                            0 if key is None else id(key) + _BYTES_DATA,
+                            0 if key is None else len(key),
+                            0 if value is None else id(value) + _BYTES_DATA,
+                            0 if value is None else len(value), 0, 0, timestamp, 0, mid)
             err = _produce_locked(h, addr)
         if err:
-            if mid:
-                del self._callbacks[mid]
-            if err == _QUEUE_FULL:
-                raise BufferError("Local: Queue full")
-            raise KafkaException(KafkaError(err))
+            self._raise(err, mid)
+
+    def _raise(self, err, mid):
+        """The error of a message produce() could not queue."""
+        if mid:
+            del self._callbacks[mid]
+        self._handle()
+        if err == _QUEUE_FULL:
+            raise BufferError("Local: Queue full")
+        raise KafkaException(KafkaError(err))
 
     def _send(self, h, t, value, key, partition, mid, timestamp, headers):
         hdr_arr = None
@@ -222,8 +240,8 @@ class Producer(Handle):
             hdr_arr = (L.Header * n)()
             for i, (name, v) in enumerate(keep):
                 hdr_arr[i].name = name
-                hdr_arr[i].value = ctypes.cast(ctypes.c_char_p(v), ctypes.c_void_p) \
-                    if v is not None else None
+                if v is not None:
+                    hdr_arr[i].value = ctypes.cast(v, L.POINTER_CHAR)
                 hdr_arr[i].value_len = 0 if v is None else len(v)
         return _send(h, t, partition, key, 0 if key is None else len(key), value,
                      0 if value is None else len(value), hdr_arr, n, timestamp, 0, mid or None)
