@@ -221,3 +221,32 @@ def test_first_on_delivery_keeps_order(bootstrap, admin, topic_name):
     c.assign([samsa.TopicPartition(topic_name, 0, samsa.OFFSET_BEGINNING)])
     assert [m.value() for m in poll_messages(c, 7)] == [b"%d" % i for i in range(7)]
     c.close()
+
+
+def test_blocking_queue_releases_gil(bootstrap, admin, topic_name):
+    """With queue.full.behavior=block, produce waits for room (releasing
+    the GIL) while another thread serves the reports."""
+    import threading
+
+    create_topic(admin, topic_name, 1)
+    done = []
+    p = samsa.Producer({"bootstrap.servers": bootstrap, "queue.full.behavior": "block",
+                        "queue.buffering.max.messages": 10, "max.block.ms": 30000,
+                        "on_delivery": lambda err, msg: done.append(err)})
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            p.poll(0.05)
+
+    t = threading.Thread(target=serve)
+    t.start()
+    try:
+        for i in range(200):
+            p.produce(topic_name, b"%d" % i, key=b"k")
+    finally:
+        stop.set()
+        t.join()
+    assert p.flush(30) == 0
+    assert len(done) == 200 and all(e is None for e in done)
+    p.close()
