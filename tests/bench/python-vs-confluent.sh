@@ -3,11 +3,12 @@
 # (the version tests/tools/pyenv.sh pins), both talking to one samsa broker
 # (build/bin/samsa broker on a free port, data in a temporary directory) in
 # the same run. Each client produces N messages with 100-byte values to a
-# topic of its own (3 partitions), then consumes them from the start;
-# every measurement runs in a fresh process (tests/bench/python/bench.py),
+# topic of its own (3 partitions), then consumes them from the start, with
+# poll() and with consume(1000); every measurement runs in a fresh process (tests/bench/python/bench.py),
 # rounds alternate the clients, and the best round of each is reported:
 #   bench python-produce: samsa X msg/s | confluent-kafka Y msg/s | ratio R (goal >= 1.00: ...)
 #   bench python-consume: ...
+#   bench python-consume-batch: ...
 # Run from the repository root, as `make bench` does.
 #   SAMSA_BENCH_PY_MESSAGES   messages per run (default 1000000)
 #   SAMSA_BENCH_PY_ROUNDS     rounds (default 3)
@@ -57,18 +58,19 @@ run() { # client phase topic
 best() { # current new: the larger
     awk -v a="$1" -v b="$2" 'BEGIN { print (b > a ? b : a) }'
 }
-sp=0 sc=0 cp=0 cc=0
+sp=0 sc=0 sb=0 cp=0 cc=0 cb=0
 r=1
 while [ $r -le "$rounds" ]; do
     for client in samsa confluent; do
         topic="bench-$client-$r"
         p=$(run $client produce "$topic") || { echo "bench python: FAILED: $client produce"; exit 1; }
         c=$(run $client consume "$topic") || { echo "bench python: FAILED: $client consume"; exit 1; }
-        echo "  round $r $client: produce $p msg/s, consume $c msg/s"
+        b=$(run $client consume-batch "$topic") || { echo "bench python: FAILED: $client consume-batch"; exit 1; }
+        echo "  round $r $client: produce $p msg/s, consume $c msg/s, consume-batch $b msg/s"
         if [ $client = samsa ]; then
-            sp=$(best $sp "$p"); sc=$(best $sc "$c")
+            sp=$(best $sp "$p"); sc=$(best $sc "$c"); sb=$(best $sb "$b")
         else
-            cp=$(best $cp "$p"); cc=$(best $cc "$c")
+            cp=$(best $cp "$p"); cc=$(best $cc "$c"); cb=$(best $cb "$b")
         fi
     done
     r=$((r + 1))
@@ -81,3 +83,4 @@ report() { # name samsa ref
 }
 report python-produce "$sp" "$cp"
 report python-consume "$sc" "$cc"
+report python-consume-batch "$sb" "$cb"

@@ -1,13 +1,14 @@
 """bench.py: one measurement of tests/bench/python-vs-confluent.sh, run in
 a process of its own so that the clients do not share threads or caches:
 
-    python bench.py CLIENT PHASE BOOTSTRAP TOPIC N
+    python bench.py CLIENT PHASE BOOTSTRAP TOPIC N [PARTITIONS]
 
 CLIENT is samsa or confluent; PHASE produce (N messages with 100-byte
-values to TOPIC, then flush) or consume (N messages from the start of
-TOPIC's partitions, reading each value). Prints the rate in messages per
-second of wall time, from the first produce (or the assign) to the flush
-(or the last message)."""
+values to TOPIC, then flush), consume (N messages from the start of
+TOPIC's PARTITIONS partitions with poll(), reading each value) or
+consume-batch (the same with consume(1000)). Prints the rate in messages
+per second of wall time, from the first produce (or the assign) to the
+flush (or the last message)."""
 import sys
 import time
 
@@ -38,22 +39,27 @@ def produce(mod, bootstrap, topic, n):
     return n / (t1 - t0)
 
 
-def consume(mod, bootstrap, topic, n, partitions):
+def consume(mod, bootstrap, topic, n, partitions, batch):
     c = mod.Consumer(dict(CONSUMER_CONF, **{"bootstrap.servers": bootstrap,
                                             "group.id": "bench-%s" % topic}))
     c.assign([mod.TopicPartition(topic, p, mod.OFFSET_BEGINNING) for p in range(partitions)])
     poll = c.poll
+    consume_ = c.consume
     got = 0
     size = 0
     t0 = time.perf_counter()
     deadline = t0 + 300
     while got < n:
-        m = poll(1.0)
-        if m is None:
-            if time.perf_counter() > deadline:
-                raise SystemExit("only %d of %d messages" % (got, n))
+        if time.perf_counter() > deadline:
+            raise SystemExit("only %d of %d messages" % (got, n))
+        if batch:
+            for m in consume_(min(1000, n - got), 1.0):
+                if m.error() is None:
+                    size += len(m.value())
+                    got += 1
             continue
-        if m.error() is not None:
+        m = poll(1.0)
+        if m is None or m.error() is not None:
             continue
         size += len(m.value())
         got += 1
@@ -74,7 +80,7 @@ def main():
         rate = produce(mod, bootstrap, topic, n)
     else:
         # The warm-up message of the produce phase is read too.
-        rate = consume(mod, bootstrap, topic, n + 1, int(sys.argv[6]))
+        rate = consume(mod, bootstrap, topic, n + 1, int(sys.argv[6]), phase == "consume-batch")
     print("%.1f" % rate)
 
 
