@@ -54,14 +54,15 @@ if platform.python_implementation() == "CPython" and ctypes.sizeof(_ProduceArgs)
         _BYTES_DATA = bytes.__basicsize__ - 1
 
 _OPAQUE_OFFSET = L.DeliveryReport.msg_opaque.offset
-_ERR_OFFSET = L.DeliveryReport.err.offset
 _c_void_p_at = ctypes.c_void_p.from_address
-_c_int_at = ctypes.c_int.from_address
 _report_at = L.DeliveryReport.from_address
 _produce_locked = ctypes.PyDLL(L.library_path).samsa_producer_produce
 _produce_locked.restype = ctypes.c_int
 _produce_locked.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
 _send = L.samsa_producer_send
+_send_locked = ctypes.PyDLL(L.library_path).samsa_producer_send
+_send_locked.restype = _send.restype
+_send_locked.argtypes = _send.argtypes
 _poll_now = ctypes.PyDLL(L.library_path).samsa_producer_poll
 _poll_now.restype = ctypes.c_int
 _poll_now.argtypes = [ctypes.c_void_p, ctypes.c_int]
@@ -111,7 +112,10 @@ class Producer(Handle):
             str(plain.get("queue.full.behavior", "error")) != "block"
         self._tls = threading.local()
         self._c_cb = L.DeliveryReportFn(self._on_report)
-        self._h = None
+        # The switch to a producer with reports (see _enable_reports).
+        self._switch = threading.Condition(threading.Lock())
+        self._closed = False
+        self._retired = []
         self._open(self._default_cb is not None)
 
     def _open(self, reports):
@@ -124,13 +128,49 @@ class Producer(Handle):
 
     def _enable_reports(self):
         """The first message with its own on_delivery on a producer made
-        without reports: every message produced so far is flushed (so that
-        order is kept), and a producer with reports takes over."""
+        without reports: a producer with reports takes over once every
+        message produced so far is written, so that order is kept.
+
+        Meanwhile _h is None, and other threads wait in _current() (a
+        produce that finds the NULL handle is refused and retries through
+        _produce). A thread that took the old handle before and queued on
+        it after the flush sees that _h changed and flushes the old handle
+        itself (_queued). Old handles stay open until the Producer is
+        closed, so no call ever meets a closed one."""
+        with self._switch:
+            if self._reports or self._h is None:
+                return
+            old = self._h
+            self._h = None
+            try:
+                new = new_handle(L.samsa_producer_new_kv, self._conf,
+                                 ctypes.byref(L.ProducerCallbacks(self._c_cb, None, None)))
+                L.samsa_producer_flush(old, -1)
+                self._retired.append(old)
+            except BaseException:
+                self._h = old
+                raise
+            finally:
+                self._switch.notify_all()
+            self._h = new
+            self._reports = True
+
+    def _current(self):
+        """The handle; waits while a switch is under way. RuntimeError once
+        closed."""
         h = self._h
-        L.samsa_producer_close(h, -1)
-        L.samsa_producer_free(h)
-        self._h = None
-        self._open(True)
+        if h is None:
+            with self._switch:
+                while self._h is None and not self._closed:
+                    self._switch.wait()
+            h = self._handle()
+        return h
+
+    def _queued(self, h):
+        """After a message was queued on h: when h was retired meanwhile,
+        waits until it is written, as the switch did for the others."""
+        if h is not self._h:
+            L.samsa_producer_flush(h, -1)
 
     def _args(self):
         """This thread's samsa_produce_args_t and its address."""
@@ -183,14 +223,16 @@ class Producer(Handle):
                     args, addr = self._args()
                 _ARGS.pack_into(args, 0, id(t) + _BYTES_DATA, partition, 0, 0,
                                 id(value) + _BYTES_DATA, len(value), 0, 0, timestamp, 0, 0)
-                err = _produce_locked(self._h, addr)
-                if err:
-                    self._raise(err, 0)
-                return
+                h = self._h
+                if not _produce_locked(h, addr):
+                    if h is not self._h:
+                        self._queued(h)
+                    return
+                # Refused: the slow path tells why (or, during a switch to
+                # a producer with reports, waits for it and queues there).
         self._produce(topic, value, key, partition, on_delivery or callback, timestamp, headers)
 
     def _produce(self, topic, value, key, partition, cb, timestamp, headers):
-        h = self._handle()
         t = self._topics.get(topic)
         if t is None:
             t = self._topic(topic)
@@ -198,39 +240,30 @@ class Producer(Handle):
             value = _as_bytes(value, "value")
         if key is not None and key.__class__ is not bytes:
             key = _as_bytes(key, "key")
+        if cb is not None and not self._reports:
+            self._enable_reports()
         mid = 0
         if cb is not None:
-            if not self._reports:
-                self._enable_reports()
-                h = self._h
             mid = next(self._ids)
             self._callbacks[mid] = cb
-        if headers or not self._fast:
-            err = self._send(h, t, value, key, partition, mid, timestamp, headers)
-        else:
-            try:
-                args, addr = self._tls.args
-            except AttributeError:
-                args, addr = self._args()
-            _ARGS.pack_into(args, 0, id(t) + _BYTES_DATA, partition,
-                            0 if key is None else id(key) + _BYTES_DATA,
-                            0 if key is None else len(key),
-                            0 if value is None else id(value) + _BYTES_DATA,
-                            0 if value is None else len(value), 0, 0, timestamp, 0, mid)
-            err = _produce_locked(h, addr)
-        if err:
-            self._raise(err, mid)
-
-    def _raise(self, err, mid):
-        """The error of a message produce() could not queue."""
+        h = self._current()
+        try:
+            err = self._send(_send_locked if self._fast else _send, h, t, value, key, partition,
+                             mid, timestamp, headers)
+        except BaseException:
+            self._callbacks.pop(mid, None)
+            raise
+        if not err:
+            self._queued(h)
+            return
         if mid:
             del self._callbacks[mid]
-        self._handle()
         if err == _QUEUE_FULL:
             raise BufferError("Local: Queue full")
         raise KafkaException(KafkaError(err))
 
-    def _send(self, h, t, value, key, partition, mid, timestamp, headers):
+    @staticmethod
+    def _send(fn, h, t, value, key, partition, mid, timestamp, headers):
         hdr_arr = None
         n = 0
         keep = None
@@ -243,13 +276,13 @@ class Producer(Handle):
                 if v is not None:
                     hdr_arr[i].value = ctypes.cast(v, L.POINTER_CHAR)
                 hdr_arr[i].value_len = 0 if v is None else len(v)
-        return _send(h, t, partition, key, 0 if key is None else len(key), value,
-                     0 if value is None else len(value), hdr_arr, n, timestamp, 0, mid or None)
+        return fn(h, t, partition, key, 0 if key is None else len(key), value,
+                  0 if value is None else len(value), hdr_arr, n, timestamp, 0, mid or None)
 
     def poll(self, timeout=None):
         """Serves delivery reports, waiting up to timeout seconds (None or
         -1: forever) for the first; returns how many were served."""
-        h = self._handle()
+        h = self._current()
         n = _poll_now(h, 0)
         if not n and timeout != 0:
             n = L.samsa_producer_poll(h, _ms(timeout))
@@ -260,7 +293,7 @@ class Producer(Handle):
         """Sends everything queued and serves reports until none is
         outstanding or timeout seconds pass; returns the number of messages
         still outstanding (0 when all were reported)."""
-        h = self._handle()
+        h = self._current()
         L.samsa_producer_flush(h, _ms(timeout))
         self._errors.reraise()
         return L.samsa_producer_outstanding(h)
@@ -275,12 +308,27 @@ class Producer(Handle):
     def close(self, timeout=None):
         """Flushes for up to timeout seconds, fails what is left
         (_DESTROYED reports) and frees the producer. Further calls raise
-        RuntimeError. Returns True when everything was delivered in time."""
-        h = self._h
+        RuntimeError. Returns True when everything was delivered in time.
+        No other call may run on the producer meanwhile."""
+        with self._switch:
+            h = self._h
+            self._h = None
+            self._closed = True
+            self._switch.notify_all()
         if h is None:
             return True
         err = L.samsa_producer_close(h, _ms(timeout))
         L.samsa_producer_free(h)
-        self._h = None
+        self._free_retired()
         self._errors.reraise()
         return err == 0
+
+    def _free_retired(self):
+        retired, self._retired = self._retired, []
+        for h in retired:
+            L.samsa_producer_free(h)  # closes it first
+
+    def __del__(self):
+        if getattr(self, "_retired", None):
+            self._free_retired()
+        Handle.__del__(self)

@@ -250,3 +250,49 @@ def test_blocking_queue_releases_gil(bootstrap, admin, topic_name):
     assert p.flush(30) == 0
     assert len(done) == 200 and all(e is None for e in done)
     p.close()
+
+
+def test_switch_to_reports_with_threads_producing(bootstrap, admin, topic_name):
+    """Threads keep producing while one switches the producer to delivery
+    reports: nothing is lost or reordered within a thread, and every
+    message asking for a report gets one."""
+    import threading
+
+    create_topic(admin, topic_name, 1)
+    p = samsa.Producer({"bootstrap.servers": bootstrap, "linger.ms": 20})
+    reports = []
+    errors = []
+
+    def writer(name, count, with_report):
+        try:
+            for i in range(count):
+                kw = {}
+                if with_report and i == count // 2:
+                    kw["on_delivery"] = lambda err, msg: reports.append((err, msg.value()))
+                while True:
+                    try:
+                        p.produce(topic_name, b"%s-%05d" % (name, i), **kw)
+                        break
+                    except BufferError:
+                        p.poll(0.01)
+        except BaseException as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=writer, args=(b"t%d" % k, 2000, k == 0))
+               for k in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert p.flush(30) == 0
+    assert reports == [(None, b"t0-01000")]
+    p.close()
+    c = samsa.Consumer({"bootstrap.servers": bootstrap, "group.id": topic_name})
+    c.assign([samsa.TopicPartition(topic_name, 0, samsa.OFFSET_BEGINNING)])
+    values = [m.value() for m in poll_messages(c, 6000)]
+    c.close()
+    assert len(values) == 6000
+    for k in range(3):
+        mine = [v for v in values if v.startswith(b"t%d-" % k)]
+        assert mine == [b"t%d-%05d" % (k, i) for i in range(2000)]
