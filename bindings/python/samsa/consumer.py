@@ -147,8 +147,9 @@ class Consumer(Handle):
         """The next message (check its error()), or None when none came
         within timeout seconds (None or -1: wait forever)."""
         h = self._h
-        if h is None:
-            raise RuntimeError("Consumer closed")
+        if h is None or self._in_rebalance:
+            self._handle()
+            raise RuntimeError("poll must not be called from a rebalance callback")
         held = self._held
         if held is not None:
             self._held = None
@@ -167,6 +168,8 @@ class Consumer(Handle):
         until num_messages came)."""
         if num_messages < 0 or num_messages > 1000000:
             raise ValueError("num_messages must be between 0 and 1000000")
+        if self._in_rebalance:
+            raise RuntimeError("consume must not be called from a rebalance callback")
         h = self._handle()
         out = []
         if self._held is not None:
@@ -269,6 +272,8 @@ class Consumer(Handle):
     def close(self):
         """Commits (with enable.auto.commit), leaves the group and frees the
         consumer. Idempotent; other calls raise RuntimeError afterwards."""
+        if self._in_rebalance:
+            raise RuntimeError("close must not be called from a rebalance callback")
         h = self._h
         if h is None:
             return

@@ -116,6 +116,7 @@ class Producer(Handle):
         self._switch = threading.Condition(threading.Lock())
         self._closed = False
         self._retired = []
+        self._in_callback = False
         self._open(self._default_cb is not None)
 
     def _open(self, reports):
@@ -191,9 +192,17 @@ class Producer(Handle):
                     return
             r = _report_at(report)
             msg = report_message(r)
-            cb(msg.error(), msg)
+            self._in_callback = True
+            try:
+                cb(msg.error(), msg)
+            finally:
+                self._in_callback = False
         except BaseException as e:
             self._errors.store(e)
+
+    def _not_in_callback(self, what):
+        if self._in_callback:
+            raise RuntimeError("%s must not be called from a delivery callback" % what)
 
     def _topic(self, topic):
         t = self._topics.get(topic)
@@ -282,6 +291,7 @@ class Producer(Handle):
     def poll(self, timeout=None):
         """Serves delivery reports, waiting up to timeout seconds (None or
         -1: forever) for the first; returns how many were served."""
+        self._not_in_callback("poll")
         h = self._current()
         n = _poll_now(h, 0)
         if not n and timeout != 0:
@@ -293,6 +303,7 @@ class Producer(Handle):
         """Sends everything queued and serves reports until none is
         outstanding or timeout seconds pass; returns the number of messages
         still outstanding (0 when all were reported)."""
+        self._not_in_callback("flush")
         h = self._current()
         L.samsa_producer_flush(h, _ms(timeout))
         self._errors.reraise()
@@ -310,6 +321,7 @@ class Producer(Handle):
         (_DESTROYED reports) and frees the producer. Further calls raise
         RuntimeError. Returns True when everything was delivered in time.
         No other call may run on the producer meanwhile."""
+        self._not_in_callback("close")
         with self._switch:
             h = self._h
             self._h = None

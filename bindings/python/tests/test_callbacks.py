@@ -107,3 +107,25 @@ def test_assign_inside_on_assign_sets_offsets(bootstrap, admin, topic_name):
             break
     assert [(tp.topic, tp.partition) for tp in revoked[0]] == [(topic_name, 0)]
     c.close()
+
+
+def test_calls_not_allowed_inside_callbacks(bootstrap, admin, topic_name):
+    """poll/flush/close from a delivery callback, and poll/close from a
+    rebalance callback, raise RuntimeError (given back by the outer call)
+    instead of re-entering the C handle."""
+    create_topic(admin, topic_name, 1)
+    p = samsa.Producer({"bootstrap.servers": bootstrap})
+    p.produce(topic_name, b"m", on_delivery=lambda err, msg: p.flush(1))
+    with pytest.raises(RuntimeError, match="flush must not be called"):
+        p.flush(30)
+    p.produce(topic_name, b"n", on_delivery=lambda err, msg: p.close())
+    with pytest.raises(RuntimeError, match="close must not be called"):
+        p.flush(30)
+    p.close()
+
+    c = samsa.Consumer({"bootstrap.servers": bootstrap, "group.id": topic_name})
+    c.subscribe([topic_name], on_assign=lambda consumer, parts: consumer.poll(0))
+    with pytest.raises(RuntimeError, match="poll must not be called"):
+        for _ in range(120):
+            c.poll(0.5)
+    c.close()
