@@ -125,6 +125,33 @@ class Handle(object):
             type(self)._free(h)
 
 
+class MetadataMixin(object):
+    """list_topics() for the producer and the consumer, as confluent-kafka
+    has it, through an AdminClient made on first use from the client's
+    bootstrap.servers and client.id (closed with the client)."""
+
+    _admin = None
+
+    def _admin_client(self):
+        if self._admin is None:
+            from .admin import AdminClient
+            conf = dict((k, v) for k, v in self._conf.items()
+                        if k in ("bootstrap.servers", "metadata.broker.list", "client.id"))
+            self._admin = AdminClient(conf)
+        return self._admin
+
+    def list_topics(self, topic=None, timeout=-1):
+        """ClusterMetadata of every topic, or of the one named topic."""
+        self._handle()
+        return self._admin_client().list_topics(topic, timeout)
+
+    def _close_admin(self):
+        a = self._admin
+        if a is not None:
+            self._admin = None
+            a.close()
+
+
 class CallbackErrors(object):
     """Keeps the first exception a user callback raised inside a C call, to
     be raised again when that call returns (further ones are printed)."""

@@ -431,6 +431,35 @@ class AdminClient(Handle):
         finally:
             L.samsa_offset_results_free(res)
 
+    def _list_offsets(self, specs, timeout):
+        """(offset, timestamp_ms) for each (topic, partition, spec) of
+        specs as samsa_admin_list_offsets answers it; KafkaException for a
+        failed call or partition."""
+        h = self._handle()
+        arr = (L.PartitionOffset * max(len(specs), 1))()
+        keep = []
+        for i, (topic, partition, spec) in enumerate(specs):
+            b = topic.encode()
+            keep.append(b)
+            arr[i].topic = b
+            arr[i].partition = partition
+            arr[i].offset = spec
+        res = ctypes.POINTER(L.OffsetResult)()
+        err = L.samsa_admin_list_offsets(h, arr, len(specs), _timeout_ms(timeout),
+                                         ctypes.byref(res))
+        if err:
+            raise _call_error(err)
+        try:
+            out = []
+            for i in range(len(specs)):
+                r = res[i]
+                if r.err:
+                    raise _item_error(r.err, r.errstr)
+                out.append((r.offset, r.timestamp_ms))
+            return out
+        finally:
+            L.samsa_offset_results_free(res)
+
     def close(self):
         h = self._h
         if h is not None:

@@ -15,8 +15,9 @@ import ctypes
 import time
 
 from . import _lib as L
-from ._common import (OFFSET_INVALID, CallbackErrors, Handle, TopicPartition, new_handle,
-                      ms as _ms, offset_to_c, partitions_from_c, partitions_to_c, split_conf)
+from ._common import (OFFSET_INVALID, CallbackErrors, Handle, MetadataMixin, TopicPartition,
+                      ms as _ms, new_handle, offset_to_c, partitions_from_c, partitions_to_c,
+                      split_conf)
 from .error import KafkaError, KafkaException
 from .message import ConsumedMessage
 
@@ -32,7 +33,7 @@ def _check(err, what):
         raise KafkaException(KafkaError(err, "%s: %s" % (what, L.samsa_err_str(err).decode())))
 
 
-class Consumer(Handle):
+class Consumer(MetadataMixin, Handle):
     """Consumer(conf): conf holds Kafka/librdkafka property names
     (bootstrap.servers, group.id, auto.offset.reset, enable.auto.commit,
     partition.assignment.strategy ...) and optionally on_commit, a
@@ -43,6 +44,7 @@ class Consumer(Handle):
     def __init__(self, conf=None, **kwargs):
         conf = dict(conf or {}, **kwargs)
         plain, py = split_conf(conf, ("on_commit",))
+        self._conf = plain
         self._on_commit = py.get("on_commit")
         self._on_assign = self._on_revoke = None
         self._errors = CallbackErrors()
@@ -259,6 +261,26 @@ class Consumer(Handle):
         _check(L.samsa_consumer_seek(h, tp.topic.encode(), tp.partition,
                                      offset_to_c(tp.offset)), "seek")
 
+    def get_watermark_offsets(self, partition, timeout=None, cached=False):
+        """(low, high): the partition's log start offset and high
+        watermark, asked of its leader (cached is accepted and ignored:
+        the answer is always fresh)."""
+        self._handle()
+        (low, _), (high, _) = self._admin_client()._list_offsets(
+            [(partition.topic, partition.partition, -2),
+             (partition.topic, partition.partition, -1)], timeout)
+        return low, high
+
+    def offsets_for_times(self, partitions, timeout=None):
+        """For each TopicPartition whose offset holds a timestamp in ms, a
+        TopicPartition with the first offset whose message has that
+        timestamp or a later one (-1 when there is none)."""
+        self._handle()
+        found = self._admin_client()._list_offsets(
+            [(tp.topic, tp.partition, tp.offset) for tp in partitions], timeout)
+        return [TopicPartition(tp.topic, tp.partition, off)
+                for tp, (off, _) in zip(partitions, found)]
+
     def pause(self, partitions):
         h = self._handle()
         lst, keep = partitions_to_c(partitions)
@@ -283,5 +305,6 @@ class Consumer(Handle):
             err = L.samsa_consumer_close(h)
         finally:
             L.samsa_consumer_free(h)
+            self._close_admin()
         self._errors.reraise()
         _check(err, "close")

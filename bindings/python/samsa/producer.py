@@ -26,7 +26,7 @@ import struct
 import threading
 
 from . import _lib as L
-from ._common import CallbackErrors, Handle, new_handle, ms as _ms, split_conf
+from ._common import CallbackErrors, Handle, MetadataMixin, new_handle, ms as _ms, split_conf
 from .error import KafkaError, KafkaException
 from .message import report_message
 
@@ -91,7 +91,7 @@ def _header_list(headers):
     return out
 
 
-class Producer(Handle):
+class Producer(MetadataMixin, Handle):
     """Producer(conf): conf holds Kafka/librdkafka property names
     (bootstrap.servers, acks, linger.ms, compression.type ...) and
     optionally on_delivery, a callable(err, msg) called for every message's
@@ -332,6 +332,7 @@ class Producer(Handle):
         err = L.samsa_producer_close(h, _ms(timeout))
         L.samsa_producer_free(h)
         self._free_retired()
+        self._close_admin()
         self._errors.reraise()
         return err == 0
 

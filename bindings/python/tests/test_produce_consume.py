@@ -296,3 +296,27 @@ def test_switch_to_reports_with_threads_producing(bootstrap, admin, topic_name):
     for k in range(3):
         mine = [v for v in values if v.startswith(b"t%d-" % k)]
         assert mine == [b"t%d-%05d" % (k, i) for i in range(2000)]
+
+
+def test_metadata_watermarks_and_times(bootstrap, admin, topic_name):
+    create_topic(admin, topic_name, 2)
+    p = samsa.Producer({"bootstrap.servers": bootstrap})
+    for i in range(4):
+        p.produce(topic_name, b"%d" % i, partition=0, timestamp=1700000000000 + 1000 * i)
+    assert p.flush(30) == 0
+    md = p.list_topics(topic_name, timeout=10)
+    assert sorted(md.topics[topic_name].partitions) == [0, 1]
+    p.close()
+    with pytest.raises(RuntimeError):
+        p.list_topics()
+
+    c = samsa.Consumer({"bootstrap.servers": bootstrap, "group.id": topic_name})
+    assert topic_name in c.list_topics().topics
+    assert c.get_watermark_offsets(samsa.TopicPartition(topic_name, 0), timeout=10) == (0, 4)
+    assert c.get_watermark_offsets(samsa.TopicPartition(topic_name, 1)) == (0, 0)
+    found = c.offsets_for_times([samsa.TopicPartition(topic_name, 0, 1700000001500),
+                                 samsa.TopicPartition(topic_name, 0, 1700000009000)])
+    assert [(tp.partition, tp.offset) for tp in found] == [(0, 2), (0, -1)]
+    with pytest.raises(samsa.KafkaException):
+        c.get_watermark_offsets(samsa.TopicPartition(topic_name, 7), timeout=2)
+    c.close()
