@@ -7,10 +7,11 @@ one given to produce) run on the thread that calls poll() or flush(); an
 exception raised by one is kept and raised again by that poll() or flush()
 once the reports ready have been served.
 
-The per-message path is kept short: the arguments are packed into a
-samsa_produce_args_t reused by the thread and samsa_producer_produce is
-called holding the GIL (it never blocks under queue.full.behavior=error,
-the default), so no ctypes object is made per message. With
+The per-message path is kept short: the arguments are packed with
+struct into a bytes object laid out as samsa_produce_args_t, and
+samsa_producer_produce is called with its address holding the GIL (it
+never blocks under queue.full.behavior=error, the default), so no ctypes
+object is made per message. With
 queue.full.behavior=block, produce releases the GIL while it waits,
 through samsa_producer_send. While no delivery callback is wanted (none in
 the conf, none given to produce yet) the C producer is made without one,
@@ -34,8 +35,10 @@ from .message import report_message
 # headers, header_count, timestamp_ms, flags, msg_opaque (x86-64 and the
 # other LP64 ABIs lay it out this way; checked against ctypes below).
 _ARGS = struct.Struct("@PixxxxPNPNPNqixxxxP")
+_pack = _ARGS.pack
 
 
+# Only to check _ARGS's layout against what ctypes computes.
 class _ProduceArgs(ctypes.Structure):
     _fields_ = [("topic", ctypes.c_void_p), ("partition", ctypes.c_int32),
                 ("key", ctypes.c_void_p), ("key_len", ctypes.c_size_t),
@@ -108,9 +111,9 @@ class Producer(MetadataMixin, Handle):
         self._callbacks = {}
         self._ids = itertools.count(1)
         self._topics = {}
+        self._topic_addrs = {}
         self._fast = _BYTES_DATA is not None and \
             str(plain.get("queue.full.behavior", "error")) != "block"
-        self._tls = threading.local()
         self._c_cb = L.DeliveryReportFn(self._on_report)
         # The switch to a producer with reports (see _enable_reports).
         self._switch = threading.Condition(threading.Lock())
@@ -173,13 +176,6 @@ class Producer(MetadataMixin, Handle):
         if h is not self._h:
             L.samsa_producer_flush(h, -1)
 
-    def _args(self):
-        """This thread's samsa_produce_args_t and its address."""
-        a = _ProduceArgs()
-        pair = (a, ctypes.addressof(a))
-        self._tls.args = pair
-        return pair
-
     def _on_report(self, _p, report, _opaque):
         # Runs inside samsa_producer_poll/flush/close on the calling thread.
         try:
@@ -211,6 +207,8 @@ class Producer(MetadataMixin, Handle):
                 raise TypeError("topic must be str")
             t = topic.encode()
             self._topics[topic] = t
+            if _BYTES_DATA is not None:
+                self._topic_addrs[topic] = id(t) + _BYTES_DATA
         return t
 
     def produce(self, topic, value=None, key=None, partition=-1, on_delivery=None,
@@ -219,21 +217,17 @@ class Producer(MetadataMixin, Handle):
         (serve reports with poll() and try again), KafkaException for other
         refusals. value and key are bytes, str (UTF-8) or None."""
         # The common case first, in as few steps as possible: bytes value,
-        # no key, headers or callback, a topic seen before.
+        # no key, headers or callback, a topic seen before. The args are
+        # packed into a new bytes object (nothing shared between threads)
+        # whose data C reads during the call.
         if key is None and value.__class__ is bytes and on_delivery is None and \
                 callback is None and not headers and self._fast:
-            t = self._topics.get(topic)
-            if t is not None:
-                # Packed and called with no Python code between them that
-                # could let another thread in: the args are this thread's.
-                try:
-                    args, addr = self._tls.args
-                except AttributeError:
-                    args, addr = self._args()
-                _ARGS.pack_into(args, 0, id(t) + _BYTES_DATA, partition, 0, 0,
-                                id(value) + _BYTES_DATA, len(value), 0, 0, timestamp, 0, 0)
+            taddr = self._topic_addrs.get(topic)
+            if taddr is not None:
+                a = _pack(taddr, partition, 0, 0, id(value) + _BYTES_DATA, len(value), 0, 0,
+                          timestamp, 0, 0)
                 h = self._h
-                if not _produce_locked(h, addr):
+                if not _produce_locked(h, id(a) + _BYTES_DATA):
                     if h is not self._h:
                         self._queued(h)
                     return
