@@ -75,7 +75,7 @@ _QUEUE_FULL = KafkaError._QUEUE_FULL
 def _as_bytes(v, what):
     if isinstance(v, str):
         return v.encode()
-    if isinstance(v, (bytearray, memoryview)):
+    if isinstance(v, (bytes, bytearray, memoryview)):
         return bytes(v)
     raise TypeError("%s must be bytes or str" % what)
 

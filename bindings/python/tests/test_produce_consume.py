@@ -320,3 +320,20 @@ def test_metadata_watermarks_and_times(bootstrap, admin, topic_name):
     with pytest.raises(samsa.KafkaException):
         c.get_watermark_offsets(samsa.TopicPartition(topic_name, 7), timeout=2)
     c.close()
+
+
+def test_bytes_like_values(bootstrap, admin, topic_name):
+    class Sub(bytes):
+        pass
+
+    create_topic(admin, topic_name, 1)
+    p = samsa.Producer({"bootstrap.servers": bootstrap})
+    p.produce(topic_name, bytearray(b"ba"), key=memoryview(b"mv"))
+    p.produce(topic_name, Sub(b"sub"), key=Sub(b"k"))
+    assert p.flush(30) == 0
+    p.close()
+    c = samsa.Consumer({"bootstrap.servers": bootstrap, "group.id": topic_name})
+    c.assign([samsa.TopicPartition(topic_name, 0, samsa.OFFSET_BEGINNING)])
+    assert [(m.key(), m.value()) for m in poll_messages(c, 2)] == [(b"mv", b"ba"),
+                                                                    (b"k", b"sub")]
+    c.close()
