@@ -337,3 +337,17 @@ def test_bytes_like_values(bootstrap, admin, topic_name):
     assert [(m.key(), m.value()) for m in poll_messages(c, 2)] == [(b"mv", b"ba"),
                                                                     (b"k", b"sub")]
     c.close()
+
+
+def test_library_lookup_follows_samsa_library():
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, SAMSA_LIBRARY="/nonexistent/libsamsa.so.0")
+    r = subprocess.run([sys.executable, "-c", "import samsa"], env=env,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    assert r.returncode != 0
+    assert "/nonexistent/libsamsa.so.0" in r.stderr and "SAMSA_LIBRARY" in r.stderr
+    if "SAMSA_LIBRARY" in os.environ:
+        assert samsa._lib.library_path == os.environ["SAMSA_LIBRARY"]
