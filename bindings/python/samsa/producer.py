@@ -59,9 +59,11 @@ if platform.python_implementation() == "CPython" and ctypes.sizeof(_ProduceArgs)
 _OPAQUE_OFFSET = L.DeliveryReport.msg_opaque.offset
 _c_void_p_at = ctypes.c_void_p.from_address
 _report_at = L.DeliveryReport.from_address
-_produce_locked = ctypes.PyDLL(L.library_path).samsa_producer_produce
-_produce_locked.restype = ctypes.c_int
-_produce_locked.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+# Without argtypes: the handle goes as a c_void_p and the packed args as
+# bytes (a pointer to their data), which ctypes passes with no conversion.
+_produce_fast = ctypes.PyDLL(L.library_path).samsa_producer_produce
+_produce_fast.restype = ctypes.c_int
+_produce_fast.argtypes = None
 _send = L.samsa_producer_send
 _send_locked = ctypes.PyDLL(L.library_path).samsa_producer_send
 _send_locked.restype = _send.restype
@@ -128,7 +130,13 @@ class Producer(MetadataMixin, Handle):
         no message asks for a report."""
         cbs = L.ProducerCallbacks(self._c_cb if reports else L.DeliveryReportFn(), None, None)
         self._h = new_handle(L.samsa_producer_new_kv, self._conf, ctypes.byref(cbs))
+        self._set_hp()
         self._reports = reports
+
+    def _set_hp(self):
+        """_hp: _h as a c_void_p (None while _h is None), which the
+        produce fast path passes without argument conversion."""
+        self._hp = None if self._h is None else ctypes.c_void_p(self._h)
 
     def _enable_reports(self):
         """The first message with its own on_delivery on a producer made
@@ -146,6 +154,7 @@ class Producer(MetadataMixin, Handle):
                 return
             old = self._h
             self._h = None
+            self._set_hp()
             try:
                 new = new_handle(L.samsa_producer_new_kv, self._conf,
                                  ctypes.byref(L.ProducerCallbacks(self._c_cb, None, None)))
@@ -153,10 +162,12 @@ class Producer(MetadataMixin, Handle):
                 self._retired.append(old)
             except BaseException:
                 self._h = old
+                self._set_hp()
                 raise
             finally:
                 self._switch.notify_all()
             self._h = new
+            self._set_hp()
             self._reports = True
 
     def _current(self):
@@ -219,17 +230,18 @@ class Producer(MetadataMixin, Handle):
         # The common case first, in as few steps as possible: bytes value,
         # no key, headers or callback, a topic seen before. The args are
         # packed into a new bytes object (nothing shared between threads)
-        # whose data C reads during the call.
+        # which C reads during the call. While a switch is under way _hp
+        # is None: C refuses the NULL handle and the slow path waits.
         if key is None and value.__class__ is bytes and on_delivery is None and \
                 callback is None and not headers and self._fast:
             taddr = self._topic_addrs.get(topic)
             if taddr is not None:
                 a = _pack(taddr, partition, 0, 0, id(value) + _BYTES_DATA, len(value), 0, 0,
                           timestamp, 0, 0)
-                h = self._h
-                if not _produce_locked(h, id(a) + _BYTES_DATA):
-                    if h is not self._h:
-                        self._queued(h)
+                hp = self._hp
+                if not _produce_fast(hp, a):
+                    if hp is not self._hp:
+                        self._queued(hp.value)
                     return
                 # Refused: the slow path tells why (or, during a switch to
                 # a producer with reports, waits for it and queues there).
@@ -319,6 +331,7 @@ class Producer(MetadataMixin, Handle):
         with self._switch:
             h = self._h
             self._h = None
+            self._set_hp()
             self._closed = True
             self._switch.notify_all()
         if h is None:
