@@ -1,0 +1,354 @@
+"""producer: Producer, confluent-kafka-python's producer over libsamsa's
+samsa_producer_t.
+
+produce() queues a message and returns at once; libsamsa's I/O thread
+batches and sends it. Delivery callbacks (the conf's on_delivery, or the
+one given to produce) run on the thread that calls poll() or flush(); an
+exception raised by one is kept and raised again by that poll() or flush()
+once the reports ready have been served.
+
+The per-message path is kept short: the arguments are packed with
+struct into a bytes object laid out as samsa_produce_args_t, and
+samsa_producer_produce is called with its address holding the GIL (it
+never blocks under queue.full.behavior=error, the default), so no ctypes
+object is made per message. With
+queue.full.behavior=block, produce releases the GIL while it waits,
+through samsa_producer_send. While no delivery callback is wanted (none in
+the conf, none given to produce yet) the C producer is made without one,
+so delivery reports cost no call into Python; the first produce() given
+on_delivery flushes what was queued before and switches to a producer with
+reports. poll() serves reports already waiting without releasing the GIL,
+and waits releasing it only when there were none.
+"""
+import ctypes
+import itertools
+import platform
+import struct
+import threading
+
+from . import _lib as L
+from ._common import CallbackErrors, Handle, MetadataMixin, new_handle, ms as _ms, split_conf
+from .error import KafkaError, KafkaException
+from .message import report_message
+
+# samsa_produce_args_t: topic, partition, key, key_len, value, value_len,
+# headers, header_count, timestamp_ms, flags, msg_opaque (x86-64 and the
+# other LP64 ABIs lay it out this way; checked against ctypes below).
+_ARGS = struct.Struct("@PixxxxPNPNPNqixxxxP")
+_pack = _ARGS.pack
+
+
+# Only to check _ARGS's layout against what ctypes computes.
+class _ProduceArgs(ctypes.Structure):
+    _fields_ = [("topic", ctypes.c_void_p), ("partition", ctypes.c_int32),
+                ("key", ctypes.c_void_p), ("key_len", ctypes.c_size_t),
+                ("value", ctypes.c_void_p), ("value_len", ctypes.c_size_t),
+                ("headers", ctypes.c_void_p), ("header_count", ctypes.c_size_t),
+                ("timestamp_ms", ctypes.c_int64), ("flags", ctypes.c_int),
+                ("msg_opaque", ctypes.c_void_p)]
+
+
+# The address of a bytes object's data is its id() plus a fixed offset in
+# CPython; elsewhere addresses are taken with ctypes.
+_BYTES_DATA = None
+if platform.python_implementation() == "CPython" and ctypes.sizeof(_ProduceArgs) == _ARGS.size:
+    _probe = b"samsa-probe"
+    if ctypes.string_at(id(_probe) + bytes.__basicsize__ - 1, len(_probe)) == _probe:
+        _BYTES_DATA = bytes.__basicsize__ - 1
+
+_OPAQUE_OFFSET = L.DeliveryReport.msg_opaque.offset
+_c_void_p_at = ctypes.c_void_p.from_address
+_report_at = L.DeliveryReport.from_address
+# Without argtypes: the handle goes as a c_void_p and the packed args as
+# bytes (a pointer to their data), which ctypes passes with no conversion.
+_produce_fast = ctypes.PyDLL(L.library_path).samsa_producer_produce
+_produce_fast.restype = ctypes.c_int
+_produce_fast.argtypes = None
+_send = L.samsa_producer_send
+_send_locked = ctypes.PyDLL(L.library_path).samsa_producer_send
+_send_locked.restype = _send.restype
+_send_locked.argtypes = _send.argtypes
+_poll_now = ctypes.PyDLL(L.library_path).samsa_producer_poll
+_poll_now.restype = ctypes.c_int
+_poll_now.argtypes = [ctypes.c_void_p, ctypes.c_int]
+_QUEUE_FULL = KafkaError._QUEUE_FULL
+
+
+def _as_bytes(v, what):
+    if isinstance(v, str):
+        return v.encode()
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return bytes(v)
+    raise TypeError("%s must be bytes or str" % what)
+
+
+def _header_list(headers):
+    if isinstance(headers, dict):
+        headers = list(headers.items())
+    out = []
+    for item in headers:
+        if not isinstance(item, tuple) or len(item) != 2:
+            raise TypeError("headers must be a dict or a list of (str, bytes) tuples")
+        name, value = item
+        if value is not None and not isinstance(value, bytes):
+            value = _as_bytes(value, "header value")
+        out.append((name.encode() if isinstance(name, str) else bytes(name), value))
+    return out
+
+
+class Producer(MetadataMixin, Handle):
+    """Producer(conf): conf holds Kafka/librdkafka property names
+    (bootstrap.servers, acks, linger.ms, compression.type ...) and
+    optionally on_delivery, a callable(err, msg) called for every message's
+    outcome."""
+
+    _free = staticmethod(L.samsa_producer_free)
+
+    def __init__(self, conf=None, **kwargs):
+        conf = dict(conf or {}, **kwargs)
+        plain, py = split_conf(conf, ("on_delivery", "delivery.report.callback"))
+        self._default_cb = py.get("on_delivery") or py.get("delivery.report.callback")
+        self._conf = plain
+        self._errors = CallbackErrors()
+        self._callbacks = {}
+        self._ids = itertools.count(1)
+        self._topics = {}
+        self._topic_addrs = {}
+        self._fast = _BYTES_DATA is not None and \
+            str(plain.get("queue.full.behavior", "error")) != "block"
+        self._c_cb = L.DeliveryReportFn(self._on_report)
+        # The switch to a producer with reports (see _enable_reports).
+        self._switch = threading.Condition(threading.Lock())
+        self._closed = False
+        self._retired = []
+        self._in_callback = False
+        self._open(self._default_cb is not None)
+
+    def _open(self, reports):
+        """Makes the C producer; with reports false it has no delivery
+        report callback, which spares a call into Python per message while
+        no message asks for a report."""
+        cbs = L.ProducerCallbacks(self._c_cb if reports else L.DeliveryReportFn(), None, None)
+        self._h = new_handle(L.samsa_producer_new_kv, self._conf, ctypes.byref(cbs))
+        self._set_hp()
+        self._reports = reports
+
+    def _set_hp(self):
+        """_hp: _h as a c_void_p (None while _h is None), which the
+        produce fast path passes without argument conversion."""
+        self._hp = None if self._h is None else ctypes.c_void_p(self._h)
+
+    def _enable_reports(self):
+        """The first message with its own on_delivery on a producer made
+        without reports: a producer with reports takes over once every
+        message produced so far is written, so that order is kept.
+
+        Meanwhile _h is None, and other threads wait in _current() (a
+        produce that finds the NULL handle is refused and retries through
+        _produce). A thread that took the old handle before and queued on
+        it after the flush sees that _h changed and flushes the old handle
+        itself (_queued). Old handles stay open until the Producer is
+        closed, so no call ever meets a closed one."""
+        with self._switch:
+            if self._reports or self._h is None:
+                return
+            old = self._h
+            self._h = None
+            self._set_hp()
+            try:
+                new = new_handle(L.samsa_producer_new_kv, self._conf,
+                                 ctypes.byref(L.ProducerCallbacks(self._c_cb, None, None)))
+                L.samsa_producer_flush(old, -1)
+                self._retired.append(old)
+            except BaseException:
+                self._h = old
+                self._set_hp()
+                raise
+            finally:
+                self._switch.notify_all()
+            self._h = new
+            self._set_hp()
+            self._reports = True
+
+    def _current(self):
+        """The handle; waits while a switch is under way. RuntimeError once
+        closed."""
+        h = self._h
+        if h is None:
+            with self._switch:
+                while self._h is None and not self._closed:
+                    self._switch.wait()
+            h = self._handle()
+        return h
+
+    def _queued(self, h):
+        """After a message was queued on h: when h was retired meanwhile,
+        waits until it is written, as the switch did for the others."""
+        if h is not self._h:
+            L.samsa_producer_flush(h, -1)
+
+    def _on_report(self, _p, report, _opaque):
+        # Runs inside samsa_producer_poll/flush/close on the calling thread.
+        try:
+            mid = _c_void_p_at(report + _OPAQUE_OFFSET).value
+            if mid:
+                cb = self._callbacks.pop(mid)
+            else:
+                cb = self._default_cb
+                if cb is None:
+                    return
+            r = _report_at(report)
+            msg = report_message(r)
+            self._in_callback = True
+            try:
+                cb(msg.error(), msg)
+            finally:
+                self._in_callback = False
+        except BaseException as e:
+            self._errors.store(e)
+
+    def _not_in_callback(self, what):
+        if self._in_callback:
+            raise RuntimeError("%s must not be called from a delivery callback" % what)
+
+    def _topic(self, topic):
+        t = self._topics.get(topic)
+        if t is None:
+            if not isinstance(topic, str):
+                raise TypeError("topic must be str")
+            t = topic.encode()
+            self._topics[topic] = t
+            if _BYTES_DATA is not None:
+                self._topic_addrs[topic] = id(t) + _BYTES_DATA
+        return t
+
+    def produce(self, topic, value=None, key=None, partition=-1, on_delivery=None,
+                timestamp=0, headers=None, callback=None):
+        """Queues one message. Raises BufferError when the queue is full
+        (serve reports with poll() and try again), KafkaException for other
+        refusals. value and key are bytes, str (UTF-8) or None."""
+        # The common case first, in as few steps as possible: bytes value,
+        # no key, headers or callback, a topic seen before. The args are
+        # packed into a new bytes object (nothing shared between threads)
+        # which C reads during the call. While a switch is under way _hp
+        # is None: C refuses the NULL handle and the slow path waits.
+        if key is None and value.__class__ is bytes and on_delivery is None and \
+                callback is None and not headers and self._fast:
+            taddr = self._topic_addrs.get(topic)
+            if taddr is not None:
+                a = _pack(taddr, partition, 0, 0, id(value) + _BYTES_DATA, len(value), 0, 0,
+                          timestamp, 0, 0)
+                hp = self._hp
+                if not _produce_fast(hp, a):
+                    if hp is not self._hp:
+                        self._queued(hp.value)
+                    return
+                # Refused: the slow path tells why (or, during a switch to
+                # a producer with reports, waits for it and queues there).
+        self._produce(topic, value, key, partition, on_delivery or callback, timestamp, headers)
+
+    def _produce(self, topic, value, key, partition, cb, timestamp, headers):
+        t = self._topics.get(topic)
+        if t is None:
+            t = self._topic(topic)
+        if value is not None and value.__class__ is not bytes:
+            value = _as_bytes(value, "value")
+        if key is not None and key.__class__ is not bytes:
+            key = _as_bytes(key, "key")
+        if cb is not None and not self._reports:
+            self._enable_reports()
+        mid = 0
+        if cb is not None:
+            mid = next(self._ids)
+            self._callbacks[mid] = cb
+        h = self._current()
+        try:
+            err = self._send(_send_locked if self._fast else _send, h, t, value, key, partition,
+                             mid, timestamp, headers)
+        except BaseException:
+            self._callbacks.pop(mid, None)
+            raise
+        if not err:
+            self._queued(h)
+            return
+        if mid:
+            del self._callbacks[mid]
+        if err == _QUEUE_FULL:
+            raise BufferError("Local: Queue full")
+        raise KafkaException(KafkaError(err))
+
+    @staticmethod
+    def _send(fn, h, t, value, key, partition, mid, timestamp, headers):
+        hdr_arr = None
+        n = 0
+        keep = None
+        if headers:
+            keep = _header_list(headers)
+            n = len(keep)
+            hdr_arr = (L.Header * n)()
+            for i, (name, v) in enumerate(keep):
+                hdr_arr[i].name = name
+                if v is not None:
+                    hdr_arr[i].value = ctypes.cast(v, L.POINTER_CHAR)
+                hdr_arr[i].value_len = 0 if v is None else len(v)
+        return fn(h, t, partition, key, 0 if key is None else len(key), value,
+                  0 if value is None else len(value), hdr_arr, n, timestamp, 0, mid or None)
+
+    def poll(self, timeout=None):
+        """Serves delivery reports, waiting up to timeout seconds (None or
+        -1: forever) for the first; returns how many were served."""
+        self._not_in_callback("poll")
+        h = self._current()
+        n = _poll_now(h, 0)
+        if not n and timeout != 0:
+            n = L.samsa_producer_poll(h, _ms(timeout))
+        self._errors.reraise()
+        return n
+
+    def flush(self, timeout=None):
+        """Sends everything queued and serves reports until none is
+        outstanding or timeout seconds pass; returns the number of messages
+        still outstanding (0 when all were reported)."""
+        self._not_in_callback("flush")
+        h = self._current()
+        L.samsa_producer_flush(h, _ms(timeout))
+        self._errors.reraise()
+        return L.samsa_producer_outstanding(h)
+
+    def __len__(self):
+        h = self._h
+        return 0 if h is None else L.samsa_producer_outstanding(h)
+
+    def __bool__(self):
+        return True
+
+    def close(self, timeout=None):
+        """Flushes for up to timeout seconds, fails what is left
+        (_DESTROYED reports) and frees the producer. Further calls raise
+        RuntimeError. Returns True when everything was delivered in time.
+        No other call may run on the producer meanwhile."""
+        self._not_in_callback("close")
+        with self._switch:
+            h = self._h
+            self._h = None
+            self._set_hp()
+            self._closed = True
+            self._switch.notify_all()
+        if h is None:
+            return True
+        err = L.samsa_producer_close(h, _ms(timeout))
+        L.samsa_producer_free(h)
+        self._free_retired()
+        self._close_admin()
+        self._errors.reraise()
+        return err == 0
+
+    def _free_retired(self):
+        retired, self._retired = self._retired, []
+        for h in retired:
+            L.samsa_producer_free(h)  # closes it first
+
+    def __del__(self):
+        if getattr(self, "_retired", None):
+            self._free_retired()
+        Handle.__del__(self)
