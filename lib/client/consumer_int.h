@@ -149,6 +149,10 @@ typedef struct group {
     bool listed;               /* patterns were matched at least once */
     assign_tp_t *owned;        /* current assignment (topic strings owned) */
     int owned_count;
+    /* As leader: the partition counts the last assignment used (names
+     * owned); metadata that differs later makes the group rebalance. */
+    assign_topic_t *led;
+    int led_count;
     int64_t last_poll_ms;      /* for max.poll.interval.ms (lock) */
 } group_t;
 

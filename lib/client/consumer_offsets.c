@@ -192,7 +192,9 @@ static void on_commit(void *opaque, conn_t *conn, samsa_err_t err, int16_t versi
 static void send_commit(samsa_consumer_t *c, conn_t *conn, ccommit_t *cm)
 {
     group_t *g = &c->group;
-    bool member = c->subscribed && g->member_id && g->state >= GROUP_SYNC;
+    /* A member commits with its generation, also while it rejoins: the
+     * commit on revocation goes before the JoinGroup that ends it. */
+    bool member = c->subscribed && g->member_id && g->member_id[0] && g->generation >= 0;
     const char *member_id = member ? g->member_id : "";
     commit_req_t *r = malloc(sizeof(*r) + strlen(member_id) + 1);
     samsa_err_t err = SAMSA_ERR__NOMEM;

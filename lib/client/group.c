@@ -61,6 +61,45 @@ static void free_owned(group_t *g)
     g->owned_count = 0;
 }
 
+static void free_led(group_t *g)
+{
+    for (int i = 0; i < g->led_count; i++)
+        free((char *)g->led[i].name);
+    free(g->led);
+    g->led = NULL;
+    g->led_count = 0;
+}
+
+/* Keeps the partition counts an assignment used (see group_t.led). */
+static samsa_err_t keep_led(group_t *g, const assign_topic_t *topics, int n)
+{
+    free_led(g);
+    g->led = calloc((size_t)n + 1, sizeof(*g->led));
+    if (!g->led)
+        return SAMSA_ERR__NOMEM;
+    for (int i = 0; i < n; i++) {
+        char *name = strdup(topics[i].name);
+        if (!name)
+            return SAMSA_ERR__NOMEM;
+        g->led[g->led_count++] = (assign_topic_t){name, topics[i].partition_count};
+    }
+    return SAMSA_ERR_NONE;
+}
+
+/* Whether metadata now gives a topic of the last assignment another
+ * partition count (it was unknown to the leader then, or grew): the
+ * assignment must be made again, as Java's leader does. */
+static bool led_outdated(samsa_consumer_t *c)
+{
+    group_t *g = &c->group;
+    for (int i = 0; i < g->led_count; i++) {
+        cluster_topic_t *ct = cluster_topic(&c->cluster, g->led[i].name);
+        if (ct && ct->known && ct->partition_count != g->led[i].partition_count)
+            return true;
+    }
+    return false;
+}
+
 static void free_strings(char **v, int n)
 {
     for (int i = 0; i < n; i++)
@@ -78,6 +117,7 @@ void group_reset(samsa_consumer_t *c)
     free_strings(g->matched, g->matched_count);
     free(g->member_id);
     free_owned(g);
+    free_led(g);
     int32_t coordinator_id = g->coordinator_id;
     conn_t *coordinator = g->coordinator;
     int64_t last_poll = g->last_poll_ms;
@@ -504,6 +544,8 @@ static samsa_err_t lead(samsa_consumer_t *c, const join_group_response_t *resp, 
             topics[topic_count++].partition_count = ct && ct->known ? ct->partition_count : 0;
         }
     err = assignor_run(c->group.protocol, members, n, topics, topic_count);
+    if (!err)
+        err = keep_led(&c->group, topics, topic_count);
     if (err)
         goto out;
     s->member_ids = ids;
@@ -541,6 +583,8 @@ static void send_sync(samsa_consumer_t *c, conn_t *conn, const join_group_respon
         s->c = c;
     if (!err && pstr_eq(resp->leader, g->member_id))
         err = lead(c, resp, s);
+    else
+        free_led(g);
     if (!err) {
         conn_request_t req = {.api_key = API_SYNC_GROUP,
                               .max_version = -1,
@@ -926,6 +970,12 @@ void group_run(samsa_consumer_t *c)
             g->retry_at_ms <= now && (!g->pattern_count || g->listed) && !c->commits_in_flight &&
             !c->commits)
             send_join(c, conn);
+        if (g->state == GROUP_STABLE && led_outdated(c)) {
+            slog_write(6, "consumer", "group %s: partitions changed since the assignment: rebalancing",
+                       c->cfg.group_id);
+            free_led(g);
+            rejoin(c, false);
+        }
         if (g->state == GROUP_STABLE && conn)
             heartbeat(c, conn);
     }

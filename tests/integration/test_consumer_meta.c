@@ -1,0 +1,140 @@
+/*
+ * Integration tests of the group leader's view of topic metadata
+ * (lib/client/group.c) against samsa's embedded broker: a leader that did
+ * not know a subscribed topic's partitions when it assigned makes the
+ * group rebalance once metadata names them, and so does a topic that
+ * grows; in both cases every message produced is consumed.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kclient.h"
+#include "samsa.h"
+
+static test_broker_t tb;
+
+static void setup(void) { test_broker_start(&tb, false, NULL); }
+static void teardown(void) { test_broker_stop(&tb, true); }
+
+static samsa_admin_t *admin(void)
+{
+    const char *key = "bootstrap.servers";
+    char err[256];
+    samsa_admin_t *a = samsa_admin_new_kv(&key, &tb.bootstrap, 1, err, sizeof(err));
+    ck_assert_msg(a != NULL, "%s", err);
+    return a;
+}
+
+static void create_topic(const char *topic, int32_t partitions)
+{
+    samsa_admin_t *a = admin();
+    samsa_new_topic_t t = {.name = topic, .partitions = partitions, .replication_factor = 1};
+    samsa_topic_result_t *r = NULL;
+    ck_assert_int_eq(samsa_admin_create_topics(a, &t, 1, 0, 30000, &r), 0);
+    ck_assert_int_eq(r[0].err, 0);
+    samsa_topic_results_free(r);
+    samsa_admin_free(a);
+}
+
+/* Sends one message "v<i>" to each partition in [first, last]. */
+static void produce(const char *topic, int32_t first, int32_t last)
+{
+    const char *key = "bootstrap.servers";
+    char err[256];
+    samsa_producer_t *p = samsa_producer_new_kv(&key, &tb.bootstrap, 1, NULL, err, sizeof(err));
+    ck_assert_msg(p != NULL, "%s", err);
+    for (int32_t i = first; i <= last; i++) {
+        char v[32];
+        snprintf(v, sizeof(v), "v%d", (int)i);
+        ck_assert_int_eq(
+            samsa_producer_send(p, topic, i, NULL, 0, v, strlen(v), NULL, 0, 0, 0, NULL), 0);
+    }
+    ck_assert_int_eq(samsa_producer_flush(p, 30000), 0);
+    samsa_producer_free(p);
+}
+
+static samsa_consumer_t *consumer(const char *group)
+{
+    const char *keys[] = {"bootstrap.servers", "group.id", "auto.offset.reset",
+                          "heartbeat.interval.ms", "metadata.max.age.ms"};
+    const char *values[] = {tb.bootstrap, group, "earliest", "100", "300"};
+    char err[256];
+    samsa_consumer_t *c = samsa_consumer_new_kv(keys, values, 5, NULL, err, sizeof(err));
+    ck_assert_msg(c != NULL, "%s", err);
+    return c;
+}
+
+/* Polls until one message from each of partitions [first, last] came
+ * (each partition holds one), failing after 60 s. */
+static void expect_partitions(samsa_consumer_t *c, int32_t first, int32_t last)
+{
+    int seen[64] = {0}, missing = (int)(last - first + 1);
+    for (int polls = 0; missing > 0; polls++) {
+        ck_assert_msg(polls < 600, "%d partition(s) never delivered", missing);
+        samsa_message_t *m = samsa_consumer_poll(c, 100);
+        if (!m)
+            continue;
+        ck_assert_msg(m->err == 0, "%s", m->errstr);
+        ck_assert_int_ge(m->partition, first);
+        ck_assert_int_le(m->partition, last);
+        ck_assert_int_eq(seen[m->partition]++, 0);
+        missing--;
+        samsa_message_free(m);
+    }
+}
+
+START_TEST(committed_before_subscribe)
+{
+    create_topic("meta-a", 4);
+    produce("meta-a", 0, 3);
+    samsa_consumer_t *c = consumer("meta-g1");
+    /* committed() makes the topic known to the client before metadata
+     * names its partitions */
+    samsa_topic_partition_t tp = {.topic = "meta-a", .partition = 0};
+    samsa_partition_list_t list = {&tp, 1};
+    ck_assert_int_eq(samsa_consumer_committed(c, &list, 30000), 0);
+    ck_assert_int_eq(tp.offset, -1);
+    const char *topic = "meta-a";
+    ck_assert_int_eq(samsa_consumer_subscribe(c, &topic, 1), 0);
+    expect_partitions(c, 0, 3);
+    samsa_consumer_close(c);
+    samsa_consumer_free(c);
+}
+END_TEST
+
+START_TEST(added_partitions_are_assigned)
+{
+    create_topic("meta-b", 2);
+    produce("meta-b", 0, 1);
+    samsa_consumer_t *c = consumer("meta-g2");
+    const char *topic = "meta-b";
+    ck_assert_int_eq(samsa_consumer_subscribe(c, &topic, 1), 0);
+    expect_partitions(c, 0, 1);
+
+    samsa_admin_t *a = admin();
+    samsa_new_partitions_t grow = {"meta-b", 4};
+    samsa_topic_result_t *r = NULL;
+    ck_assert_int_eq(samsa_admin_create_partitions(a, &grow, 1, 0, 30000, &r), 0);
+    ck_assert_int_eq(r[0].err, 0);
+    samsa_topic_results_free(r);
+    samsa_admin_free(a);
+    produce("meta-b", 2, 3);
+    expect_partitions(c, 2, 3);
+    samsa_consumer_close(c);
+    samsa_consumer_free(c);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("consumer_meta");
+    TCase *tc = tcase_create("leader");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, committed_before_subscribe);
+    tcase_add_test(tc, added_partitions_are_assigned);
+    suite_add_tcase(s, tc);
+    return kclient_run(s);
+}
