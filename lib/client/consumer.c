@@ -586,6 +586,24 @@ static struct timespec deadline_in(int timeout_ms)
     return ts;
 }
 
+/* Locked: the partitions of list are no longer assigned; the group may
+ * go on with its rebalance. */
+static void release_revoked(samsa_consumer_t *c, const samsa_partition_list_t *list)
+{
+    for (int i = 0; i < c->part_count; i++) {
+        cpart_t *p = c->parts[i];
+        for (size_t k = 0; !p->removed && k < list->count; k++)
+            if (list->items[k].partition == p->partition && !strcmp(list->items[k].topic, p->topic)) {
+                consumer_queue_drop(c, p);
+                p->removed = true;
+                p->version++;
+            }
+    }
+    c->group.revoking = false;
+    post_kick(c);
+}
+
+/* Unlocked: runs the application's callback for e, then frees e. */
 static void deliver_event(samsa_consumer_t *c, cevent_t *e)
 {
     if (e->type == CEVENT_COMMIT) {
@@ -593,6 +611,11 @@ static void deliver_event(samsa_consumer_t *c, cevent_t *e)
             c->cb.commit(c, e->err, &e->list, c->cb.opaque);
     } else if (c->cb.rebalance) {
         c->cb.rebalance(c, e->type == CEVENT_ASSIGNED, &e->list, c->cb.opaque);
+    }
+    if (e->type == CEVENT_REVOKED_RELEASE) {
+        pthread_mutex_lock(&c->lock);
+        release_revoked(c, &e->list);
+        pthread_mutex_unlock(&c->lock);
     }
     samsa_partition_list_free(&e->list);
     free(e);

@@ -86,7 +86,9 @@ typedef struct cpart {
     int64_t retry_at_ms;     /* after an error, not before */
 } cpart_t;
 
-enum cevent_type { CEVENT_ASSIGNED, CEVENT_REVOKED, CEVENT_COMMIT };
+/* CEVENT_REVOKED_RELEASE: revoked, and poll releases the partitions
+ * once the rebalance callback returned (group_t.revoking). */
+enum cevent_type { CEVENT_ASSIGNED, CEVENT_REVOKED, CEVENT_REVOKED_RELEASE, CEVENT_COMMIT };
 
 typedef struct cevent {
     struct cevent *next;
@@ -149,6 +151,10 @@ typedef struct group {
     bool listed;               /* patterns were matched at least once */
     assign_tp_t *owned;        /* current assignment (topic strings owned) */
     int owned_count;
+    /* The application's rebalance callback has partitions to give up: they
+     * stay assigned (for its commits) and the group waits until poll ran
+     * the callback and released them. */
+    bool revoking;
     /* As leader: the partition counts the last assignment used (names
      * owned); metadata that differs later makes the group rebalance. */
     assign_topic_t *led;

@@ -260,9 +260,11 @@ static bool list_from_tps(samsa_partition_list_t *out, const assign_tp_t *tps, i
     return ok;
 }
 
-/* Revokes tps (all owned when tps is NULL): commits their positions,
- * drops them and tells the application. */
-static void revoke(samsa_consumer_t *c, const assign_tp_t *tps, int n)
+/* Revokes tps (all owned when tps is NULL): commits their positions and
+ * tells the application. With a rebalance callback the partitions stay
+ * until poll ran it (g->revoking; returns true); without, the caller
+ * drops them at once (returns false). */
+static bool revoke(samsa_consumer_t *c, const assign_tp_t *tps, int n)
 {
     group_t *g = &c->group;
     if (!tps) {
@@ -270,11 +272,18 @@ static void revoke(samsa_consumer_t *c, const assign_tp_t *tps, int n)
         n = g->owned_count;
     }
     if (!n)
-        return;
+        return false;
     offsets_commit_positions(c, tps, n);
     samsa_partition_list_t list;
-    if (list_from_tps(&list, tps, n))
+    if (!list_from_tps(&list, tps, n))
+        return false;
+    if (!c->cb.rebalance) {
         consumer_event(c, CEVENT_REVOKED, SAMSA_ERR_NONE, &list);
+        return false;
+    }
+    consumer_event(c, CEVENT_REVOKED_RELEASE, SAMSA_ERR_NONE, &list);
+    g->revoking = true;
+    return true;
 }
 
 /* Starts a rebalance: eager protocols revoke everything first. */
@@ -284,14 +293,16 @@ static void rejoin(samsa_consumer_t *c, bool lost)
     if (g->state == GROUP_JOIN || g->state == GROUP_SYNC || g->state == GROUP_FIND)
         return;
     if (!assignor_cooperative(g->protocol) || lost) {
+        bool later = false;
         if (!lost)
-            revoke(c, NULL, 0);
+            later = revoke(c, NULL, 0);
         else if (g->owned_count) {
             samsa_partition_list_t list;
             if (list_from_tps(&list, g->owned, g->owned_count))
                 consumer_event(c, CEVENT_REVOKED, SAMSA_ERR_NONE, &list);
         }
-        consumer_parts_remove(c, NULL, 0);
+        if (!later)
+            consumer_parts_remove(c, NULL, 0);
         free_owned(g);
     }
     g->state = GROUP_JOIN;
@@ -309,7 +320,7 @@ static bool owns(const assign_tp_t *tps, int n, const char *topic, int32_t parti
 static void apply_assignment(samsa_consumer_t *c, const cproto_subscription_t *a)
 {
     group_t *g = &c->group;
-    assign_tp_t *next = calloc((size_t)a->owned_count + 1, sizeof(*next));
+    assign_tp_t *next = calloc((size_t)a->owned_count + g->owned_count + 1, sizeof(*next));
     assign_tp_t *revoked = calloc((size_t)g->owned_count + 1, sizeof(*revoked));
     assign_tp_t *added = calloc((size_t)a->owned_count + 1, sizeof(*added));
     int nr = 0, na = 0, nn = 0;
@@ -326,9 +337,11 @@ static void apply_assignment(samsa_consumer_t *c, const cproto_subscription_t *a
     for (int i = 0; i < g->owned_count; i++)
         if (!owns(a->owned, a->owned_count, g->owned[i].topic, g->owned[i].partition))
             revoked[nr++] = g->owned[i];
-    if (nr)
-        revoke(c, revoked, nr);
-    consumer_parts_remove(c, a->owned, a->owned_count);
+    bool later = nr && revoke(c, revoked, nr);
+    /* the revoked partitions stay until poll releases them, when it does */
+    for (int i = 0; later && i < nr; i++)
+        next[nn + i] = revoked[i];
+    consumer_parts_remove(c, next, later ? nn + nr : nn);
     for (int i = 0; i < na; i++)
         consumer_part_add(c, added[i].topic, added[i].partition, -1);
     samsa_partition_list_t list;
@@ -968,7 +981,7 @@ void group_run(samsa_consumer_t *c)
         }
         if (g->state == GROUP_JOIN && conn && polled && !g->request_in_flight &&
             g->retry_at_ms <= now && (!g->pattern_count || g->listed) && !c->commits_in_flight &&
-            !c->commits)
+            !c->commits && !g->revoking)
             send_join(c, conn);
         if (g->state == GROUP_STABLE && led_outdated(c)) {
             slog_write(6, "consumer", "group %s: partitions changed since the assignment: rebalancing",

@@ -3,7 +3,9 @@
  * (lib/client/group.c) against samsa's embedded broker: a leader that did
  * not know a subscribed topic's partitions when it assigned makes the
  * group rebalance once metadata names them, and so does a topic that
- * grows; in both cases every message produced is consumed.
+ * grows; in both cases every message produced is consumed. And a commit
+ * made in the rebalance callback, as partitions are revoked, commits them
+ * before they go.
  */
 #include <check.h>
 #include <stdio.h>
@@ -55,16 +57,18 @@ static void produce(const char *topic, int32_t first, int32_t last)
     samsa_producer_free(p);
 }
 
-static samsa_consumer_t *consumer(const char *group)
+static samsa_consumer_t *consumer_with(const char *group, const samsa_consumer_callbacks_t *cb)
 {
     const char *keys[] = {"bootstrap.servers", "group.id", "auto.offset.reset",
-                          "heartbeat.interval.ms", "metadata.max.age.ms"};
-    const char *values[] = {tb.bootstrap, group, "earliest", "100", "300"};
+                          "heartbeat.interval.ms", "metadata.max.age.ms", "enable.auto.commit"};
+    const char *values[] = {tb.bootstrap, group, "earliest", "100", "300", cb ? "false" : "true"};
     char err[256];
-    samsa_consumer_t *c = samsa_consumer_new_kv(keys, values, 5, NULL, err, sizeof(err));
+    samsa_consumer_t *c = samsa_consumer_new_kv(keys, values, 6, cb, err, sizeof(err));
     ck_assert_msg(c != NULL, "%s", err);
     return c;
 }
+
+static samsa_consumer_t *consumer(const char *group) { return consumer_with(group, NULL); }
 
 /* Polls until one message from each of partitions [first, last] came
  * (each partition holds one), failing after 60 s. */
@@ -127,6 +131,58 @@ START_TEST(added_partitions_are_assigned)
 }
 END_TEST
 
+typedef struct revokes {
+    int calls;
+    samsa_err_t commit_err;
+    size_t partitions;
+} revokes_t;
+
+static void commit_on_revoke(samsa_consumer_t *c, int assigned, const samsa_partition_list_t *l,
+                             void *opaque)
+{
+    revokes_t *r = opaque;
+    if (assigned || !l->count)
+        return;
+    r->calls++;
+    r->partitions = l->count;
+    r->commit_err = samsa_consumer_commit(c, NULL, 0);
+}
+
+START_TEST(commit_in_revoke_callback_commits_before_partitions_go)
+{
+    create_topic("meta-c", 2);
+    produce("meta-c", 0, 1);
+    revokes_t rv = {0, -1, 0};
+    samsa_consumer_callbacks_t cb = {commit_on_revoke, NULL, &rv};
+    samsa_consumer_t *c1 = consumer_with("meta-g3", &cb);
+    const char *topic = "meta-c";
+    ck_assert_int_eq(samsa_consumer_subscribe(c1, &topic, 1), 0);
+    expect_partitions(c1, 0, 1);
+
+    samsa_consumer_t *c2 = consumer("meta-g3");
+    ck_assert_int_eq(samsa_consumer_subscribe(c2, &topic, 1), 0);
+    for (int polls = 0; rv.calls == 0; polls++) {
+        ck_assert_msg(polls < 600, "no revocation");
+        samsa_message_free(samsa_consumer_poll(c1, 100));
+        samsa_message_free(samsa_consumer_poll(c2, 0));
+    }
+    ck_assert_int_eq(rv.commit_err, 0);
+    ck_assert_int_eq(rv.partitions, 2);
+
+    /* c1 read offset 0 of both partitions: both commits are at 1 */
+    samsa_topic_partition_t tps[2] = {{.topic = "meta-c", .partition = 0},
+                                      {.topic = "meta-c", .partition = 1}};
+    samsa_partition_list_t list = {tps, 2};
+    ck_assert_int_eq(samsa_consumer_committed(c2, &list, 30000), 0);
+    ck_assert_int_eq(tps[0].offset, 1);
+    ck_assert_int_eq(tps[1].offset, 1);
+    samsa_consumer_close(c2);
+    samsa_consumer_free(c2);
+    samsa_consumer_close(c1);
+    samsa_consumer_free(c1);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("consumer_meta");
@@ -135,6 +191,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, committed_before_subscribe);
     tcase_add_test(tc, added_partitions_are_assigned);
+    tcase_add_test(tc, commit_in_revoke_callback_commits_before_partitions_go);
     suite_add_tcase(s, tc);
     return kclient_run(s);
 }
