@@ -207,7 +207,7 @@ START_TEST(server_accepts_a_repeated_client_nonce)
                      0);
     const char *without_proof = "c=biws,r=" RFC_CNONCE RFC_CNONCE RFC_SNONCE;
     char auth_message[512];
-    snprintf(auth_message, sizeof(auth_message), "%s,%s,%s", RFC_CLIENT_FIRST + 3,
+    snprintf(auth_message, sizeof(auth_message), "%s,%s,%s", &RFC_CLIENT_FIRST[3],
              RFC_SERVER_FIRST, without_proof);
     /* the client's computation, by hand */
     uint8_t salted[32], client_key[32], stored_key[32], proof[32];
