@@ -218,6 +218,25 @@ elif what == "handshake-on-plaintext":
     s.sendall(request(18, 0, 9, b""))
     r = recv_frame(s)
     print("error %d then %s" % (err, "answered" if r and r[:4] == struct.pack(">i", 9) else "closed"))
+elif what in ("authenticate-v0", "authenticate-and-leave"):
+    user, password = sys.argv[3], sys.argv[4]
+    err, names = handshake(s, 1, "PLAIN")
+    token = b"\0" + user.encode() + b"\0" + password.encode()
+    s.sendall(request(36, 0, 3, struct.pack(">i", len(token)) + token))
+    if what == "authenticate-and-leave":
+        s.close()
+        print("left")
+        sys.exit(0)
+    r = recv_frame(s)
+    err = struct.unpack(">h", r[4:6])[0]
+    n = struct.unpack(">h", r[6:8])[0]
+    message = r[8:8 + n].decode() if n >= 0 else ""
+    if err == 0:
+        s.sendall(request(3, 1, 4, struct.pack(">i", -1)))
+        r = recv_frame(s)
+        print("error 0, metadata %s" % ("answered" if r and r[:4] == struct.pack(">i", 4) else "not answered"))
+    else:
+        print("error %d %s %s" % (err, message, "closed" if closed(s) else "open"))
 EOF
 probe() { timeout 60 python3 "$dir/probe.py" "$@"; }
 out=$(probe v0-plain "$SASL_PLAINTEXT_PORT" alice alice-secret)
@@ -234,7 +253,15 @@ out=$(probe mechanism "$SASL_PLAINTEXT_PORT" GSSAPI)
 expect_log 'SASL mechanism "GSSAPI" is not enabled on listener SASL_PLAINTEXT'
 out=$(probe handshake-on-plaintext "$PLAINTEXT_PORT")
 [ "$out" = "error 34 then answered" ] || fail "SaslHandshake on PLAINTEXT: $out"
-echo "ok: SaslHandshake v0, unknown mechanism, request before authentication"
+out=$(probe authenticate-v0 "$SASL_PLAINTEXT_PORT" bob bob-secret)
+[ "$out" = "error 0, metadata answered" ] || fail "SaslAuthenticate v0: $out"
+out=$(probe authenticate-v0 "$SASL_PLAINTEXT_PORT" bob wrong)
+[ "$out" = "error 58 Authentication failed during authentication due to invalid credentials with SASL mechanism PLAIN closed" ] ||
+    fail "SaslAuthenticate v0 with a wrong password: $out"
+# a client that leaves while its failure's answer is held back
+out=$(probe authenticate-and-leave "$SASL_PLAINTEXT_PORT" bob wrong)
+[ "$out" = left ] || fail "authenticate-and-leave: $out"
+echo "ok: SaslHandshake v0, SaslAuthenticate v0, unknown mechanism, request before authentication"
 
 # the broker survived all of it and stops cleanly
 roundtrip t-after kcat_sasl SASL_SSL SCRAM-SHA-512 alice alice-secret --
