@@ -33,6 +33,7 @@ int cmd_perf_consume(int argc, char **argv);
 int cmd_consume(int argc, char **argv);
 int cmd_topics(int argc, char **argv);
 int cmd_groups(int argc, char **argv);
+int cmd_users(int argc, char **argv);
 
 /* A table of subcommands (ending with a NULL name), for `samsa COMMAND`
  * and `samsa perf TEST`. */

@@ -22,6 +22,8 @@ static const cli_command_t commands[] = {
      "list and describe consumer groups, reset their offsets"},
     {"perf", cmd_perf, "produce|consume -b HOST:PORT|embedded -n COUNT [OPTIONS]",
      "measure a producer's or a consumer's throughput"},
+    {"users", cmd_users, "add|delete|list --config BROKER.properties [--user NAME] [OPTIONS]",
+     "manage the users of the broker's SASL listeners"},
     {NULL, NULL, NULL, NULL},
 };
 

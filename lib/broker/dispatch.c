@@ -6,7 +6,8 @@
  * Adding an API is one line in handlers[]: its key, the versions the
  * handler implements (within what the codec speaks, lib/proto/apis.c) and
  * the function. ApiVersions lists every entry with its range and nothing
- * else, so a client is never told about a version nobody answers.
+ * else, so a client is never told about a version nobody answers; the SASL
+ * APIs are listed on SASL listeners only.
  *
  * The helpers at the end build responses in the request's arena.
  *
@@ -47,6 +48,7 @@ static const broker_handler_t handlers[] = {
     {API_SYNC_GROUP, 0, 5, handle_group},
     {API_DESCRIBE_GROUPS, 0, 6, handle_group},
     {API_LIST_GROUPS, 0, 5, handle_group},
+    {API_SASL_HANDSHAKE, 0, 1, handle_sasl_handshake},
     {API_API_VERSIONS, 0, 4, handle_api_versions},
     {API_CREATE_TOPICS, 2, 7, handle_create_topics},
     {API_DELETE_TOPICS, 1, 6, handle_delete_topics},
@@ -54,6 +56,7 @@ static const broker_handler_t handlers[] = {
     {API_INIT_PRODUCER_ID, 0, 5, handle_init_producer_id},
     {API_OFFSET_FOR_LEADER_EPOCH, 2, 4, handle_offset_for_leader_epoch},
     {API_DESCRIBE_CONFIGS, 1, 4, handle_describe_configs},
+    {API_SASL_AUTHENTICATE, 0, 2, handle_sasl_authenticate},
     {API_CREATE_PARTITIONS, 0, 3, handle_create_partitions},
     {API_DESCRIBE_CLUSTER, 0, 2, handle_describe_cluster},
 };
@@ -74,6 +77,15 @@ void broker_dispatch(struct broker *b, const broker_handler_t *h, broker_request
     h->fn(b, req);
 }
 
+/* Whether ApiVersions lists h to the client of req: SaslHandshake and
+ * SaslAuthenticate only on SASL listeners, where they mean something. */
+static bool api_listed(const broker_handler_t *h, const broker_request_t *req)
+{
+    if (h->api_key != API_SASL_HANDSHAKE && h->api_key != API_SASL_AUTHENTICATE)
+        return true;
+    return req->session && broker_security_sasl((broker_security_t)req->session->security);
+}
+
 /* KIP-511: a version above ours gets UNSUPPORTED_VERSION in a v0 body that
  * still lists our ranges, so the client can retry with one of them. */
 static void handle_api_versions(struct broker *b, broker_request_t *req)
@@ -88,10 +100,13 @@ static void handle_api_versions(struct broker *b, broker_request_t *req)
     if (resp->api_keys) {
         /* handlers[] is in key order, as Kafka lists them */
         size_t n = 0;
-        for (; n < HANDLER_COUNT; n++) {
-            resp->api_keys[n].api_key = handlers[n].api_key;
-            resp->api_keys[n].min_version = handlers[n].min_version;
-            resp->api_keys[n].max_version = handlers[n].max_version;
+        for (size_t i = 0; i < HANDLER_COUNT; i++) {
+            if (!api_listed(&handlers[i], req))
+                continue;
+            resp->api_keys[n].api_key = handlers[i].api_key;
+            resp->api_keys[n].min_version = handlers[i].min_version;
+            resp->api_keys[n].max_version = handlers[i].max_version;
+            n++;
         }
         resp->api_keys_count = (int32_t)n;
     } else {
