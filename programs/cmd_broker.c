@@ -124,6 +124,8 @@ int cmd_broker(int argc, char **argv)
     fprintf(stderr, "%% samsa broker %s: listening on %s (bootstrap.servers=%s, cluster id %s)\n",
             samsa_version(), samsa_broker_listener(broker), samsa_broker_bootstrap(broker),
             samsa_broker_cluster_id(broker));
+    for (int i = 1; samsa_broker_listener_at(broker, i); i++)
+        fprintf(stderr, "%% samsa broker: also listening on %s\n", samsa_broker_listener_at(broker, i));
     int sig = 0;
     sigwait(&sigs, &sig);
     fprintf(stderr, "%% samsa broker: %s received, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
