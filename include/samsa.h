@@ -281,8 +281,51 @@ SAMSA_API const char *samsa_broker_bootstrap(samsa_broker_t *broker);
 
 /* The bound listener as "PLAINTEXT://host:port" (the real port once
  * started; host as configured, "0.0.0.0" for all interfaces). Owned by the
- * broker. */
+ * broker. With several listeners, the first. */
 SAMSA_API const char *samsa_broker_listener(samsa_broker_t *broker);
+
+/* The index-th listener of `listeners` (0: the first, as
+ * samsa_broker_listener()) as "NAME://host:port" with the bound port, or
+ * NULL when there is no such listener or the broker has not started. Owned
+ * by the broker. Any thread once samsa_broker_start() returned. */
+SAMSA_API const char *samsa_broker_listener_at(samsa_broker_t *broker, int index);
+
+/*
+ * Users of SASL listeners (SASL_PLAINTEXT, SASL_SSL): the broker keeps, in
+ * the file named by its sasl.credentials.file, each user's salted SCRAM
+ * credential (never the password), one per mechanism. PLAIN logins are
+ * checked against them too. A running broker rereads the file when it
+ * changes. The functions take the broker's configuration (only
+ * sasl.credentials.file is read from it) and rewrite the file atomically
+ * (mode 0600), serialised between processes by a lock file beside it.
+ * User names and passwords are printable ASCII (SASLprep of other
+ * characters is not supported); user names have no spaces.
+ */
+
+/* Sets user's password for mechanism ("SCRAM-SHA-256" or "SCRAM-SHA-512")
+ * with a fresh random salt; iterations 0 means 4096 (the range is
+ * 4096..16384). Returns SAMSA_ERR__INVALID_CONFIG (no
+ * sasl.credentials.file), SAMSA_ERR__INVALID_ARG (bad mechanism, user,
+ * password or iterations), SAMSA_ERR__NOT_SUPPORTED (non-ASCII),
+ * SAMSA_ERR__STORAGE, SAMSA_ERR__NOMEM, with errstr filled. Any thread. */
+SAMSA_API samsa_err_t samsa_broker_user_set(const samsa_conf_t *conf, const char *mechanism,
+                                            const char *user, const char *password,
+                                            int iterations, char *errstr, size_t errlen);
+
+/* Removes user's credential for mechanism (NULL: for every mechanism).
+ * Returns SAMSA_ERR__NOENT when there was none, or an error as
+ * samsa_broker_user_set(). Any thread. */
+SAMSA_API samsa_err_t samsa_broker_user_delete(const samsa_conf_t *conf, const char *mechanism,
+                                               const char *user, char *errstr, size_t errlen);
+
+/* Calls fn once per stored credential, in file order, with the user, the
+ * mechanism and the iteration count (strings valid during the call). A
+ * missing file lists nothing. Returns an error as samsa_broker_user_set()
+ * (SAMSA_ERR__INVALID_CONFIG also for a malformed file). Any thread. */
+SAMSA_API samsa_err_t samsa_broker_user_list(const samsa_conf_t *conf,
+                                             void (*fn)(void *opaque, const char *user,
+                                                        const char *mechanism, int iterations),
+                                             void *opaque, char *errstr, size_t errlen);
 
 /* The cluster id (22 characters, as Kafka makes them), owned by the broker. */
 SAMSA_API const char *samsa_broker_cluster_id(samsa_broker_t *broker);

@@ -9,6 +9,9 @@
 
 #include "common.h"
 
+/* cmd_users.c */
+int cmd_users(int argc, char **argv);
+
 static const cli_command_t commands[] = {
     {"broker", cmd_broker, "[FILE.properties] [--override key=value]...",
      "run a Kafka-compatible broker in the foreground"},
@@ -16,6 +19,8 @@ static const cli_command_t commands[] = {
      "send the lines of standard input to a topic as messages"},
     {"perf", cmd_perf, "produce -b HOST:PORT|embedded -n COUNT -s SIZE [OPTIONS]",
      "measure a producer's throughput and latency"},
+    {"users", cmd_users, "add|delete|list --config BROKER.properties [--user NAME] [OPTIONS]",
+     "manage the users of the broker's SASL listeners"},
     {NULL, NULL, NULL, NULL},
 };
 

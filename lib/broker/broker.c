@@ -156,6 +156,9 @@ done:
 
 static void broker_release(struct broker *b, bool free_conf)
 {
+    tls_ctx_free(b->tls_ssl);
+    tls_ctx_free(b->tls_sasl_ssl);
+    broker_sasl_free(b->sasl);
     group_coordinator_free(b->groups);
     producer_ids_close(b->producer_ids);
     topics_close(b);
@@ -166,6 +169,94 @@ static void broker_release(struct broker *b, bool free_conf)
     if (free_conf)
         samsa_conf_free(b->conf);
     free(b);
+}
+
+/* The TLS context of SSL (with_client_auth) or SASL_SSL listeners. */
+static tls_ctx_t *broker_tls_ctx(const broker_config_t *cfg, bool with_client_auth, char *errbuf,
+                                 size_t errlen)
+{
+    tls_config_t tc = {
+        .server = true,
+        .certificate_location = cfg->ssl_certificate_location,
+        .key_location = cfg->ssl_key_location,
+        .key_password = cfg->ssl_key_password[0] ? cfg->ssl_key_password : NULL,
+        .ca_location = cfg->ssl_ca_location[0] ? cfg->ssl_ca_location : NULL,
+        .client_auth = with_client_auth ? (tls_client_auth_t)cfg->ssl_client_auth
+                                        : TLS_CLIENT_AUTH_NONE,
+        .min_version = cfg->ssl_min_version,
+        .max_version = cfg->ssl_max_version,
+    };
+    return tls_ctx_new(&tc, errbuf, errlen);
+}
+
+/* Fills b->listeners from the configuration (nothing bound yet), with the
+ * TLS contexts and SASL state they need. Returns 0 or -1 with errbuf. */
+static int listeners_prepare(struct broker *b, char *errbuf, size_t errlen)
+{
+    bool sasl = false;
+    for (size_t i = 0; i < b->cfg.listener_count; i++) {
+        const broker_listener_config_t *lc = &b->cfg.listeners[i];
+        broker_listener_t *l = &b->listeners[i];
+        l->broker = b;
+        l->config = lc;
+        l->fd = -1;
+        const net_endpoint_t *adv = lc->advertised.protocol[0] ? &lc->advertised : &lc->endpoint;
+        snprintf(l->advertised_host, sizeof(l->advertised_host), "%s",
+                 adv->host[0] ? adv->host : "localhost");
+        l->advertised_port = adv->port;
+        tls_ctx_t **ctx = lc->security == BROKER_SEC_SSL        ? &b->tls_ssl
+                          : lc->security == BROKER_SEC_SASL_SSL ? &b->tls_sasl_ssl
+                                                                : NULL;
+        if (ctx && !*ctx &&
+            !(*ctx = broker_tls_ctx(&b->cfg, lc->security == BROKER_SEC_SSL, errbuf, errlen)))
+            return -1;
+        l->tls = ctx ? *ctx : NULL;
+        sasl |= broker_security_sasl(lc->security);
+    }
+    b->listener_count = b->cfg.listener_count;
+    if (sasl && !(b->sasl = broker_sasl_new(b, errbuf, errlen)))
+        return -1;
+    return 0;
+}
+
+static void listeners_close(struct broker *b)
+{
+    for (size_t i = 0; i < b->listener_count; i++) {
+        broker_listener_t *l = &b->listeners[i];
+        if (l->fd < 0)
+            continue;
+        loop_del_fd(b->loop, l->fd);
+        close(l->fd);
+        l->fd = -1;
+    }
+}
+
+/* Binds every listener and watches it. Returns 0, or SAMSA_ERR__TRANSPORT
+ * (logged) / SAMSA_ERR__NOMEM with none left open. */
+static samsa_err_t listeners_open(struct broker *b)
+{
+    for (size_t i = 0; i < b->listener_count; i++) {
+        broker_listener_t *l = &b->listeners[i];
+        const net_endpoint_t *ep = &l->config->endpoint;
+        char why[512];
+        l->fd = net_listen(ep->host, ep->port, 1024, &l->port, why, sizeof(why));
+        if (l->fd < 0) {
+            slog_error(BROKER_MODULE, "%s", why);
+            listeners_close(b);
+            return SAMSA_ERR__TRANSPORT;
+        }
+        if (loop_add_fd(b->loop, l->fd, LOOP_READ, conn_accept_ready, l) != 0) {
+            close(l->fd);
+            l->fd = -1;
+            listeners_close(b);
+            return SAMSA_ERR__NOMEM;
+        }
+        if (!l->config->advertised.protocol[0] || l->config->advertised.port == 0)
+            l->advertised_port = l->port;
+        snprintf(l->address, sizeof(l->address), "%s://%s:%d", ep->protocol,
+                 ep->host[0] ? ep->host : "0.0.0.0", l->port);
+    }
+    return SAMSA_ERR_NONE;
 }
 
 SAMSA_API samsa_broker_t *samsa_broker_new(samsa_conf_t *conf, char *errstr, size_t errlen)
@@ -183,7 +274,6 @@ SAMSA_API samsa_broker_t *samsa_broker_new(samsa_conf_t *conf, char *errstr, siz
     }
     struct broker *b = &handle->broker;
     b->conf = conf;
-    b->listen_fd = -1;
     char err_local[512] = "";
     if (broker_config_load(&b->cfg, conf, err_local, sizeof(err_local)))
         goto fail;
@@ -202,11 +292,11 @@ SAMSA_API samsa_broker_t *samsa_broker_new(samsa_conf_t *conf, char *errstr, siz
     snprintf(ids_path, sizeof(ids_path), "%s/.producer-ids", b->cfg.log_dirs[0]);
     if (!(b->producer_ids = producer_ids_open(ids_path, err_local, sizeof(err_local))))
         goto fail;
-    const net_endpoint_t *adv = b->cfg.advertised.protocol[0] ? &b->cfg.advertised
-                                                              : &b->cfg.listener;
+    if (listeners_prepare(b, err_local, sizeof(err_local)))
+        goto fail;
     snprintf(b->advertised_host, sizeof(b->advertised_host), "%s",
-             adv->host[0] ? adv->host : "localhost");
-    b->advertised_port = adv->port;
+             b->listeners[0].advertised_host);
+    b->advertised_port = b->listeners[0].advertised_port;
     return handle;
 fail:
     conf_fail(SAMSA_ERR__INVALID_CONFIG, errstr, errlen, "%s", err_local);
@@ -261,41 +351,32 @@ SAMSA_API samsa_err_t samsa_broker_start(samsa_broker_t *handle)
     if (b->started)
         return SAMSA_ERR__STATE;
     char why[512];
-    int port;
-    b->listen_fd = net_listen(b->cfg.listener.host, b->cfg.listener.port, 1024, &port, why,
-                              sizeof(why));
-    if (b->listen_fd < 0) {
-        slog_error(BROKER_MODULE, "%s", why);
-        return SAMSA_ERR__TRANSPORT;
-    }
-    if (b->cfg.advertised.protocol[0] == 0 || b->cfg.advertised.port == 0)
-        b->advertised_port = port;
+    samsa_err_t err = listeners_open(b);
+    if (err)
+        return err;
+    b->advertised_port = b->listeners[0].advertised_port;
     snprintf(b->bootstrap, sizeof(b->bootstrap), "%s:%d", b->advertised_host,
              (int)b->advertised_port);
     if (!b->groups && groups_start(b, why, sizeof(why)) != SAMSA_ERR_NONE) {
         slog_error(BROKER_MODULE, "%s", why);
-        close(b->listen_fd);
-        b->listen_fd = -1;
+        listeners_close(b);
         return SAMSA_ERR__STORAGE;
-    }
-    if (loop_add_fd(b->loop, b->listen_fd, LOOP_READ, conn_accept_ready, b) != 0) {
-        close(b->listen_fd);
-        b->listen_fd = -1;
-        return SAMSA_ERR__NOMEM;
     }
     conns_start_idle_check(b);
     int e = pthread_create(&b->thread, NULL, broker_thread, b);
     if (e) {
-        loop_del_fd(b->loop, b->listen_fd);
-        close(b->listen_fd);
-        b->listen_fd = -1;
+        listeners_close(b);
         return SAMSA_ERR__NOMEM;
     }
     b->started = true;
-    snprintf(b->listener, sizeof(b->listener), "%s://%s:%d", b->cfg.listener.protocol,
-             b->cfg.listener.host[0] ? b->cfg.listener.host : "0.0.0.0", port);
-    slog_info(BROKER_MODULE, "node %d of cluster %s listening on %s (clients use %s)",
-              (int)b->cfg.node_id, b->cluster_id, b->listener, b->bootstrap);
+    snprintf(b->listener, sizeof(b->listener), "%s", b->listeners[0].address);
+    for (size_t i = 0; i < b->listener_count; i++) {
+        const broker_listener_t *l = &b->listeners[i];
+        slog_info(BROKER_MODULE, "node %d of cluster %s listening on %s (%s, clients use %s:%d)",
+                  (int)b->cfg.node_id, b->cluster_id, l->address,
+                  broker_security_name(l->config->security), l->advertised_host,
+                  (int)l->advertised_port);
+    }
     return SAMSA_ERR_NONE;
 }
 
@@ -313,6 +394,14 @@ SAMSA_API const char *samsa_broker_listener(samsa_broker_t *handle)
     return handle->broker.listener;
 }
 
+SAMSA_API const char *samsa_broker_listener_at(samsa_broker_t *handle, int index)
+{
+    struct broker *b = &handle->broker;
+    if (!b->started || index < 0 || (size_t)index >= b->listener_count)
+        return NULL;
+    return b->listeners[index].address;
+}
+
 SAMSA_API const char *samsa_broker_cluster_id(samsa_broker_t *handle)
 {
     return handle->broker.cluster_id;
@@ -322,9 +411,7 @@ SAMSA_API const char *samsa_broker_cluster_id(samsa_broker_t *handle)
 static void broker_shutdown_on_loop(void *opaque)
 {
     struct broker *b = opaque;
-    loop_del_fd(b->loop, b->listen_fd);
-    close(b->listen_fd);
-    b->listen_fd = -1;
+    listeners_close(b);
     fetch_wake_all(b);
     conns_close_all(b);
     loop_stop(b->loop);
@@ -341,7 +428,7 @@ SAMSA_API void samsa_broker_stop(samsa_broker_t *handle)
     pthread_join(b->thread, NULL);
     /* Posts made by the flusher while stopping carry partition references:
      * run them now so they are released. */
-    if (b->listen_fd >= 0)
+    if (b->listener_count && b->listeners[0].fd >= 0)
         broker_shutdown_on_loop(b);
     while (loop_run_once(b->loop, 0) > 0)
         ;

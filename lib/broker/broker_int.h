@@ -31,6 +31,7 @@
 #include "net/loop.h"
 #include "net/sock.h"
 #include "proto/messages.h"
+#include "sec/tls.h"
 
 #define BROKER_MODULE "broker"
 #define BROKER_OFFSETS_TOPIC "__consumer_offsets"
@@ -41,10 +42,57 @@ struct broker_topic;
 
 /* ---- configuration (config.c) ------------------------------------------ */
 
+#define BROKER_MAX_LISTENERS 8
+#define BROKER_PATH_MAX 1024
+
+/* A listener's security protocol (listener.security.protocol.map). */
+typedef enum broker_security {
+    BROKER_SEC_PLAINTEXT = 0,
+    BROKER_SEC_SSL = 1,
+    BROKER_SEC_SASL_PLAINTEXT = 2,
+    BROKER_SEC_SASL_SSL = 3,
+} broker_security_t;
+
+/* "PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL" */
+const char *broker_security_name(broker_security_t sec);
+static inline bool broker_security_tls(broker_security_t sec)
+{
+    return sec == BROKER_SEC_SSL || sec == BROKER_SEC_SASL_SSL;
+}
+static inline bool broker_security_sasl(broker_security_t sec)
+{
+    return sec == BROKER_SEC_SASL_PLAINTEXT || sec == BROKER_SEC_SASL_SSL;
+}
+
+/* SASL mechanisms (sasl.enabled.mechanisms), as a bit set */
+enum { BROKER_SASL_PLAIN = 1, BROKER_SASL_SCRAM_SHA_256 = 2, BROKER_SASL_SCRAM_SHA_512 = 4 };
+
+/* One entry of listeners. */
+typedef struct broker_listener_config {
+    net_endpoint_t endpoint;     /* endpoint.protocol is the listener's name */
+    broker_security_t security;
+    net_endpoint_t advertised;   /* its advertised.listeners entry (protocol empty: none;
+                                  * host empty: the listener's; port 0: the bound one) */
+} broker_listener_config_t;
+
 typedef struct broker_config {
     int32_t node_id;                  /* node.id / broker.id */
-    net_endpoint_t listener;          /* listeners */
-    net_endpoint_t advertised;        /* advertised.listeners (host empty: the listener's) */
+    net_endpoint_t listener;          /* the first of listeners */
+    net_endpoint_t advertised;        /* its advertised.listeners entry (host empty: the listener's) */
+    broker_listener_config_t listeners[BROKER_MAX_LISTENERS]; /* listeners, in order, without
+                                                               * controller listeners */
+    size_t listener_count;
+    /* TLS (SSL and SASL_SSL listeners) */
+    char ssl_certificate_location[BROKER_PATH_MAX]; /* ssl.certificate.location ("" unset) */
+    char ssl_key_location[BROKER_PATH_MAX];         /* ssl.key.location */
+    char ssl_key_password[256];                     /* ssl.key.password */
+    char ssl_ca_location[BROKER_PATH_MAX];          /* ssl.ca.location */
+    int ssl_client_auth;              /* ssl.client.auth: tls_client_auth_t (SSL listeners) */
+    int ssl_min_version, ssl_max_version; /* ssl.enabled.protocols: TLS_VERSION_* */
+    /* SASL (SASL_PLAINTEXT and SASL_SSL listeners) */
+    unsigned sasl_mechanisms;         /* sasl.enabled.mechanisms: BROKER_SASL_* bits */
+    char sasl_credentials_file[BROKER_PATH_MAX]; /* sasl.credentials.file */
+    int32_t failed_auth_delay_ms;     /* connection.failed.authentication.delay.ms */
     char **log_dirs;                  /* log.dirs / log.dir */
     size_t log_dir_count;
     int32_t num_partitions;           /* num.partitions */
@@ -181,6 +229,19 @@ void broker_partition_unref(broker_partition_t *bp);
 
 typedef struct conn conn_t;
 typedef struct fetch_wait fetch_wait_t;
+typedef struct broker_sasl broker_sasl_t;
+
+/* A bound listener. */
+typedef struct broker_listener {
+    struct broker *broker;
+    const broker_listener_config_t *config;
+    int fd;                      /* -1 when not listening */
+    int port;                    /* the bound port */
+    char advertised_host[256];   /* what clients connected here are told */
+    int32_t advertised_port;
+    char address[330];           /* "NAME://host:port" as bound */
+    tls_ctx_t *tls;              /* SSL and SASL_SSL listeners: the broker's context */
+} broker_listener_t;
 
 struct broker {
     samsa_conf_t *conf;
@@ -192,11 +253,15 @@ struct broker {
     pthread_t thread;
     bool started;
     bool stopped;
-    int listen_fd;
-    char advertised_host[256];
+    broker_listener_t listeners[BROKER_MAX_LISTENERS]; /* as cfg.listeners */
+    size_t listener_count;
+    char advertised_host[256];  /* the first listener's, for the group coordinator */
     int32_t advertised_port;
     char bootstrap[300];
     char listener[330];
+    tls_ctx_t *tls_ssl;         /* SSL listeners: ssl.client.auth applies */
+    tls_ctx_t *tls_sasl_ssl;    /* SASL_SSL listeners: no client certificates */
+    broker_sasl_t *sasl;        /* credentials and failure counts (sasl.c); NULL without SASL */
 
     broker_topic_t **topics;
     size_t topic_count;
@@ -233,7 +298,8 @@ int broker_uuid_parse(const char *text, proto_uuid_t *id);
 
 /* ---- connections (conn.c) ------------------------------------------------ */
 
-/* The listener's callback: accepts every waiting connection. */
+/* A listener's callback (opaque: its broker_listener_t): accepts every
+ * waiting connection. */
 void conn_accept_ready(loop_t *loop, int fd, int events, void *opaque);
 /* Closes every connection (parked requests are cancelled) and stops the
  * idle check. */
@@ -260,6 +326,24 @@ const broker_handler_t *broker_handler_find(int16_t api_key);
 /* Hands a request to its handler (the caller found it with
  * broker_handler_find and checked the version). */
 void broker_dispatch(struct broker *b, const broker_handler_t *h, broker_request_t *req);
+
+/* ---- SASL (sasl.c) ------------------------------------------------------- */
+
+/* The SASL state of a broker: its credentials file, followed as it
+ * changes, and recent authentication failures per client address. NULL
+ * with errbuf filled when memory runs out. */
+broker_sasl_t *broker_sasl_new(struct broker *b, char *errbuf, size_t errlen);
+void broker_sasl_free(broker_sasl_t *s);
+/* Forgets a connection's exchange (closing). */
+void broker_session_release(broker_session_t *session);
+
+void handle_sasl_handshake(struct broker *b, broker_request_t *req);
+void handle_sasl_authenticate(struct broker *b, broker_request_t *req);
+/* A SASL token framed without a request header, after SaslHandshake v0:
+ * answers with the reply token in out (without its size), or fails
+ * (the caller closes the connection after a delay of *delay_ms). */
+samsa_err_t sasl_raw_token(struct broker *b, broker_session_t *session, const uint8_t *token,
+                           size_t len, buf_t *out, int64_t *delay_ms);
 
 /* ---- handlers ------------------------------------------------------------- */
 

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "base/slog.h"
+#include "sec/tls.h"
 
 /* K_FIXED: a string whose only accepted value is the default (a behaviour
  * samsa has one of); K_LOG: handed to log_config_set. */
@@ -42,9 +43,36 @@ static const key_def_t keys[] = {
     {"node.id", K_INT, "1", 0, I32, F(node_id), "The id of this node"},
     {"broker.id", K_INT, "1", 0, I32, NOF, "Alias of node.id"},
     {"listeners", K_STRING, "PLAINTEXT://127.0.0.1:9092", 0, 0, NOF,
-     "The listener: PLAINTEXT://host:port (port 0 picks a free port)"},
+     "Listeners NAME://host:port, comma-separated (port 0 picks a free port)"},
     {"advertised.listeners", K_STRING, "", 0, 0, NOF,
-     "The address given to clients in metadata, when not the listener's"},
+     "Per listener name, the address given to clients connected to it, when not the "
+     "listener's"},
+    {"listener.security.protocol.map", K_STRING, "", 0, 0, NOF,
+     "NAME:PROTOCOL pairs giving custom listener names a security protocol"},
+    {"ssl.certificate.location", K_STRING, "", 0, 0, NOF,
+     "PEM certificate (chain) of SSL and SASL_SSL listeners"},
+    {"ssl.key.location", K_STRING, "", 0, 0, NOF, "PEM private key of that certificate"},
+    {"ssl.key.password", K_STRING, "", 0, 0, NOF, "Password of an encrypted private key"},
+    {"ssl.ca.location", K_STRING, "", 0, 0, NOF,
+     "PEM file or directory of the CAs client certificates must chain to"},
+    {"ssl.client.auth", K_STRING, "none", 0, 0, NOF,
+     "Client certificates on SSL listeners: none, requested or required"},
+    {"ssl.enabled.protocols", K_LIST, "TLSv1.2,TLSv1.3", 0, 0, NOF,
+     "TLS versions accepted: TLSv1.2 and/or TLSv1.3"},
+    {"ssl.protocol", K_STRING, "TLSv1.3", 0, 0, NOF, "Accepted; ssl.enabled.protocols decides"},
+    {"ssl.endpoint.identification.algorithm", K_STRING, "https", 0, 0, NOF,
+     "Accepted; a broker verifies no host name"},
+    {"sasl.enabled.mechanisms", K_LIST, "SCRAM-SHA-256,SCRAM-SHA-512", 0, 0, NOF,
+     "SASL mechanisms of SASL listeners: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512"},
+    {"sasl.credentials.file", K_STRING, "", 0, 0, NOF,
+     "samsa: the users' salted SCRAM credentials (managed with `samsa users`)"},
+    {"connection.failed.authentication.delay.ms", K_INT, "100", 0, 60000,
+     F(failed_auth_delay_ms),
+     "Delay before answering a failed authentication; doubles with each recent failure "
+     "from the same address (at most 5 s)"},
+    {"security.inter.broker.protocol", K_STRING, "PLAINTEXT", 0, 0, NOF, "Accepted; one node"},
+    {"sasl.mechanism.inter.broker.protocol", K_STRING, "GSSAPI", 0, 0, NOF,
+     "Accepted; one node"},
     {"log.dirs", K_LIST, "", 0, 0, NOF, "Directories holding the partitions"},
     {"log.dir", K_STRING, "./data", 0, 0, NOF, "The log directory when log.dirs is not set"},
     {"num.partitions", K_INT, "1", 1, I32, F(num_partitions), "Partitions of auto-created topics"},
@@ -113,7 +141,6 @@ static const key_def_t keys[] = {
     {"controller.listener.names", K_STRING, "CONTROLLER", 0, 0, NOF,
      "Listeners with these names are not served"},
     {"inter.broker.listener.name", K_STRING, "PLAINTEXT", 0, 0, NOF, "Accepted; no effect"},
-    {"listener.security.protocol.map", K_STRING, "", 0, 0, NOF, "Accepted; only PLAINTEXT"},
     {"num.network.threads", K_INT, "3", 1, I32, NOF, "Accepted; samsa uses one loop"},
     {"num.io.threads", K_INT, "8", 1, I32, NOF, "Accepted; samsa uses one loop"},
     {"num.recovery.threads.per.data.dir", K_INT, "1", 1, I32, NOF, "Accepted; no effect"},
@@ -128,6 +155,13 @@ static const key_def_t *key_find(const char *name)
         if (strcmp(keys[i].name, name) == 0)
             return &keys[i];
     return NULL;
+}
+
+/* The value of a key: set in conf, else its default ("" when none). */
+static const char *value_of(const samsa_conf_t *conf, const key_def_t *k)
+{
+    const char *v = samsa_conf_get(conf, k->name);
+    return v ? v : k->default_value;
 }
 
 /* Checks a value against its key's type and range. */
@@ -161,42 +195,235 @@ static samsa_err_t check_value(const key_def_t *k, const char *value, long long 
     }
 }
 
-/* Picks, from a comma-separated listener list, the first one that is not a
- * controller listener. */
-static samsa_err_t pick_listener(const char *key, const char *list, const char *controller_names,
-                                 net_endpoint_t *out, char *errbuf, size_t errlen)
+static const char *const security_names[] = {"PLAINTEXT", "SSL", "SASL_PLAINTEXT",
+                                              "SASL_SSL"};
+
+const char *broker_security_name(broker_security_t sec) { return security_names[sec]; }
+
+static int security_parse(const char *name, size_t len)
+{
+    for (int i = 0; i < 4; i++)
+        if (strlen(security_names[i]) == len && strncmp(security_names[i], name, len) == 0)
+            return i;
+    return -1;
+}
+
+/* Whether name is in the comma-separated list. */
+static bool list_has(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = list; *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t len = strcspn(p, ",");
+        size_t trimmed = len;
+        while (trimmed > 0 && p[trimmed - 1] == ' ')
+            trimmed--;
+        if (trimmed == n && strncmp(p, name, n) == 0)
+            return true;
+        p += len;
+    }
+    return false;
+}
+
+/* The security protocol of listener name: its listener.security.protocol.map
+ * entry, else the name itself when it is a protocol's. -1 when neither. */
+static int security_of(const char *map, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = map; *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t len = strcspn(p, ",");
+        const char *colon = memchr(p, ':', len);
+        if (colon && (size_t)(colon - p) == n && strncmp(p, name, n) == 0) {
+            size_t plen = len - n - 1;
+            while (plen > 0 && colon[plen] == ' ')
+                plen--;
+            return security_parse(colon + 1, plen);
+        }
+        p += len;
+    }
+    return security_parse(name, n);
+}
+
+/* Parses a comma-separated list of NAME://host:port (controller listeners
+ * skipped) into out[] (at most BROKER_MAX_LISTENERS). */
+static samsa_err_t parse_endpoints(const char *key, const char *list, const char *controller_names,
+                                   net_endpoint_t *out, size_t *count, char *errbuf,
+                                   size_t errlen)
 {
     char *copy = strdup(list);
     if (!copy)
         return conf_fail(SAMSA_ERR__NOMEM, errbuf, errlen, "out of memory");
-    samsa_err_t err = SAMSA_ERR__INVALID_CONFIG;
-    char why[300] = "no listener";
+    char why[300] = "";
     char *save = NULL;
+    *count = 0;
     for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         while (*tok == ' ')
             tok++;
         net_endpoint_t ep;
-        if (net_endpoint_parse(tok, &ep, why, sizeof(why)) != 0) {
-            err = SAMSA_ERR__INVALID_CONFIG;
+        if (net_endpoint_parse(tok, &ep, why, sizeof(why)) != 0)
             break;
-        }
-        char names[256];
-        snprintf(names, sizeof(names), ",%s,", controller_names);
-        char pat[40];
-        snprintf(pat, sizeof(pat), ",%s,", ep.protocol);
-        if (strstr(names, pat))
+        if (list_has(controller_names, ep.protocol))
             continue;
-        if (strcmp(ep.protocol, "SSL") == 0 || strncmp(ep.protocol, "SASL_", 5) == 0) {
-            snprintf(why, sizeof(why), "%s: only PLAINTEXT listeners are supported", tok);
+        for (size_t i = 0; i < *count; i++)
+            if (strcmp(out[i].protocol, ep.protocol) == 0)
+                snprintf(why, sizeof(why), "listener name %s appears twice", ep.protocol);
+        if (*count == BROKER_MAX_LISTENERS)
+            snprintf(why, sizeof(why), "more than %d listeners", BROKER_MAX_LISTENERS);
+        if (why[0])
             break;
-        }
-        *out = ep;
-        err = SAMSA_ERR_NONE;
-        break;
+        out[(*count)++] = ep;
     }
     free(copy);
+    if (!why[0] && *count == 0)
+        snprintf(why, sizeof(why), "no listener");
+    if (why[0])
+        return conf_fail(SAMSA_ERR__INVALID_CONFIG, errbuf, errlen, "%s: %s", key, why);
+    return SAMSA_ERR_NONE;
+}
+
+static samsa_err_t load_listeners(broker_config_t *cfg, const samsa_conf_t *conf,
+                                  const char *controllers, char *errbuf, size_t errlen)
+{
+    net_endpoint_t eps[BROKER_MAX_LISTENERS];
+    size_t n;
+    const char *map = value_of(conf, key_find("listener.security.protocol.map"));
+    samsa_err_t err = parse_endpoints("listeners", value_of(conf, key_find("listeners")),
+                                      controllers, eps, &n, errbuf, errlen);
     if (err)
-        return conf_fail(err, errbuf, errlen, "%s: %s", key, why);
+        return err;
+    for (size_t i = 0; i < n; i++) {
+        broker_listener_config_t *l = &cfg->listeners[i];
+        int sec = security_of(map, eps[i].protocol);
+        if (sec < 0)
+            return conf_fail(SAMSA_ERR__INVALID_CONFIG, errbuf, errlen,
+                             "listeners: listener %s is not a security protocol (PLAINTEXT, SSL, "
+                             "SASL_PLAINTEXT, SASL_SSL) and listener.security.protocol.map "
+                             "does not map it to one",
+                             eps[i].protocol);
+        for (size_t k = 0; k < i; k++)
+            if (eps[i].port != 0 && eps[k].port == eps[i].port &&
+                strcmp(eps[k].host, eps[i].host) == 0)
+                return conf_fail(SAMSA_ERR__INVALID_CONFIG, errbuf, errlen,
+                                 "listeners: %s and %s use the same port %d", eps[k].protocol,
+                                 eps[i].protocol, eps[i].port);
+        l->endpoint = eps[i];
+        l->security = (broker_security_t)sec;
+    }
+    cfg->listener_count = n;
+    const char *adv = samsa_conf_get(conf, "advertised.listeners");
+    if (adv && *adv) {
+        net_endpoint_t aeps[BROKER_MAX_LISTENERS];
+        size_t an;
+        if ((err = parse_endpoints("advertised.listeners", adv, controllers, aeps, &an, errbuf,
+                                   errlen)))
+            return err;
+        for (size_t k = 0; k < an; k++) {
+            size_t i = 0;
+            while (i < n && strcmp(cfg->listeners[i].endpoint.protocol, aeps[k].protocol) != 0)
+                i++;
+            if (i == n)
+                return conf_fail(SAMSA_ERR__INVALID_CONFIG, errbuf, errlen,
+                                 "advertised.listeners: %s is not a listener name",
+                                 aeps[k].protocol);
+            cfg->listeners[i].advertised = aeps[k];
+        }
+    }
+    cfg->listener = cfg->listeners[0].endpoint;
+    cfg->advertised = cfg->listeners[0].advertised;
+    return SAMSA_ERR_NONE;
+}
+
+/* Copies the value of a path-like key into dst (cap bytes). */
+static samsa_err_t copy_value(const samsa_conf_t *conf, const char *key, char *dst, size_t cap,
+                              char *errbuf, size_t errlen)
+{
+    const char *v = value_of(conf, key_find(key));
+    if (strlen(v) >= cap)
+        return conf_fail(SAMSA_ERR__INVALID_CONFIG, errbuf, errlen, "%s: longer than %zu bytes",
+                         key, cap - 1);
+    memcpy(dst, v, strlen(v) + 1);
+    return SAMSA_ERR_NONE;
+}
+
+static samsa_err_t load_security(broker_config_t *cfg, const samsa_conf_t *conf, char *errbuf,
+                                 size_t errlen)
+{
+    samsa_err_t err;
+    if ((err = copy_value(conf, "ssl.certificate.location", cfg->ssl_certificate_location,
+                          sizeof(cfg->ssl_certificate_location), errbuf, errlen)) ||
+        (err = copy_value(conf, "ssl.key.location", cfg->ssl_key_location,
+                          sizeof(cfg->ssl_key_location), errbuf, errlen)) ||
+        (err = copy_value(conf, "ssl.key.password", cfg->ssl_key_password,
+                          sizeof(cfg->ssl_key_password), errbuf, errlen)) ||
+        (err = copy_value(conf, "ssl.ca.location", cfg->ssl_ca_location,
+                          sizeof(cfg->ssl_ca_location), errbuf, errlen)) ||
+        (err = copy_value(conf, "sasl.credentials.file", cfg->sasl_credentials_file,
+                          sizeof(cfg->sasl_credentials_file), errbuf, errlen)))
+        return err;
+    const char *auth = value_of(conf, key_find("ssl.client.auth"));
+    if (strcmp(auth, "none") == 0)
+        cfg->ssl_client_auth = TLS_CLIENT_AUTH_NONE;
+    else if (strcmp(auth, "requested") == 0)
+        cfg->ssl_client_auth = TLS_CLIENT_AUTH_REQUESTED;
+    else if (strcmp(auth, "required") == 0)
+        cfg->ssl_client_auth = TLS_CLIENT_AUTH_REQUIRED;
+    else
+        return conf_fail(SAMSA_ERR__INVALID_CONFIG, errbuf, errlen,
+                         "ssl.client.auth: \"%s\" is not none, requested or required", auth);
+    const char *protocols = value_of(conf, key_find("ssl.enabled.protocols"));
+    bool v12 = list_has(protocols, "TLSv1.2"), v13 = list_has(protocols, "TLSv1.3");
+    size_t known = (size_t)v12 + (size_t)v13, given = 0;
+    for (const char *p = protocols; *p; p++)
+        given += *p == ',';
+    if (!known || known != given + 1)
+        return conf_fail(SAMSA_ERR__INVALID_CONFIG, errbuf, errlen,
+                         "ssl.enabled.protocols: \"%s\": only TLSv1.2 and TLSv1.3 are supported",
+                         protocols);
+    cfg->ssl_min_version = v12 ? TLS_VERSION_1_2 : TLS_VERSION_1_3;
+    cfg->ssl_max_version = v13 ? TLS_VERSION_1_3 : TLS_VERSION_1_2;
+
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } mechs[] = {{"PLAIN", BROKER_SASL_PLAIN},
+                 {"SCRAM-SHA-256", BROKER_SASL_SCRAM_SHA_256},
+                 {"SCRAM-SHA-512", BROKER_SASL_SCRAM_SHA_512}};
+    const char *enabled = value_of(conf, key_find("sasl.enabled.mechanisms"));
+    size_t listed = 1;
+    for (const char *p = enabled; *p; p++)
+        listed += *p == ',';
+    cfg->sasl_mechanisms = 0;
+    size_t found = 0;
+    for (size_t i = 0; i < 3; i++) {
+        if (list_has(enabled, mechs[i].name)) {
+            cfg->sasl_mechanisms |= mechs[i].bit;
+            found++;
+        }
+    }
+    if (found == 0 || found != listed)
+        return conf_fail(SAMSA_ERR__INVALID_CONFIG, errbuf, errlen,
+                         "sasl.enabled.mechanisms: \"%s\": only PLAIN, SCRAM-SHA-256 and "
+                         "SCRAM-SHA-512 are supported",
+                         enabled);
+    for (size_t i = 0; i < cfg->listener_count; i++) {
+        const broker_listener_config_t *l = &cfg->listeners[i];
+        if (broker_security_sasl(l->security) && !cfg->sasl_credentials_file[0])
+            return conf_fail(SAMSA_ERR__INVALID_CONFIG, errbuf, errlen,
+                             "listeners: %s (%s) needs sasl.credentials.file",
+                             l->endpoint.protocol, broker_security_name(l->security));
+        if (broker_security_tls(l->security) &&
+            (!cfg->ssl_certificate_location[0] || !cfg->ssl_key_location[0]))
+            return conf_fail(SAMSA_ERR__INVALID_CONFIG, errbuf, errlen,
+                             "listeners: %s (%s) needs ssl.certificate.location and "
+                             "ssl.key.location",
+                             l->endpoint.protocol, broker_security_name(l->security));
+    }
+    if (cfg->ssl_client_auth != TLS_CLIENT_AUTH_NONE && !cfg->ssl_ca_location[0])
+        return conf_fail(SAMSA_ERR__INVALID_CONFIG, errbuf, errlen,
+                         "ssl.client.auth=%s needs ssl.ca.location", auth);
     return SAMSA_ERR_NONE;
 }
 
@@ -230,13 +457,6 @@ static samsa_err_t split_dirs(broker_config_t *cfg, const char *list, char *errb
     if (!err && cfg->log_dir_count == 0)
         err = conf_fail(SAMSA_ERR__INVALID_CONFIG, errbuf, errlen, "log.dirs: no directory given");
     return err;
-}
-
-/* The value of a key: set in conf, else its default ("" when none). */
-static const char *value_of(const samsa_conf_t *conf, const key_def_t *k)
-{
-    const char *v = samsa_conf_get(conf, k->name);
-    return v ? v : k->default_value;
 }
 
 samsa_err_t broker_config_load(broker_config_t *cfg, const samsa_conf_t *conf, char *errbuf,
@@ -310,13 +530,8 @@ samsa_err_t broker_config_load(broker_config_t *cfg, const samsa_conf_t *conf, c
     cfg->log_append_time = ts_type[0] == 'L';
 
     const char *controllers = value_of(conf, key_find("controller.listener.names"));
-    if ((err = pick_listener("listeners", value_of(conf, key_find("listeners")), controllers,
-                             &cfg->listener, errbuf, errlen)))
-        return err;
-    const char *adv = samsa_conf_get(conf, "advertised.listeners");
-    if (adv && *adv &&
-        (err = pick_listener("advertised.listeners", adv, controllers, &cfg->advertised, errbuf,
-                             errlen)))
+    if ((err = load_listeners(cfg, conf, controllers, errbuf, errlen)) ||
+        (err = load_security(cfg, conf, errbuf, errlen)))
         return err;
     const char *dirs = samsa_conf_get(conf, "log.dirs");
     if (!dirs || !*dirs)

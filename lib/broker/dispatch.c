@@ -47,6 +47,7 @@ static const broker_handler_t handlers[] = {
     {API_SYNC_GROUP, 0, 5, handle_group},
     {API_DESCRIBE_GROUPS, 0, 6, handle_group},
     {API_LIST_GROUPS, 0, 5, handle_group},
+    {API_SASL_HANDSHAKE, 0, 1, handle_sasl_handshake},
     {API_API_VERSIONS, 0, 4, handle_api_versions},
     {API_CREATE_TOPICS, 2, 7, handle_create_topics},
     {API_DELETE_TOPICS, 1, 6, handle_delete_topics},
@@ -54,6 +55,7 @@ static const broker_handler_t handlers[] = {
     {API_INIT_PRODUCER_ID, 0, 5, handle_init_producer_id},
     {API_OFFSET_FOR_LEADER_EPOCH, 2, 4, handle_offset_for_leader_epoch},
     {API_DESCRIBE_CONFIGS, 1, 4, handle_describe_configs},
+    {API_SASL_AUTHENTICATE, 0, 2, handle_sasl_authenticate},
     {API_CREATE_PARTITIONS, 0, 3, handle_create_partitions},
     {API_DESCRIBE_CLUSTER, 0, 2, handle_describe_cluster},
 };

@@ -32,6 +32,20 @@ typedef void broker_respond_fn(broker_request_t *req, const void *response);
  * request, which is released right after. */
 typedef void broker_cancel_fn(broker_request_t *req, void *opaque);
 
+/* The security state of the connection a request came on, shared by its
+ * requests (sasl.c reads and changes it). */
+typedef struct broker_session {
+    int security;             /* broker_security_t of the listener */
+    const char *listener;     /* the listener's name */
+    bool authenticated;       /* requests beyond ApiVersions and SASL are served */
+    char principal[320];      /* "User:ANONYMOUS", "User:alice", "User:CN=client,O=samsa" */
+    int sasl_state;           /* where the SASL exchange is (sasl.c) */
+    int sasl_mechanism;       /* BROKER_SASL_* chosen by SaslHandshake */
+    bool sasl_raw;            /* after SaslHandshake v0: tokens come without headers */
+    void *sasl_exchange;      /* the SCRAM exchange in progress (sasl.c owns it) */
+    bool close_after_response; /* a handler's verdict: close once this response is out */
+} broker_session_t;
+
 struct broker_request {
     broker_t *broker;         /* the broker serving it (NULL in unit tests of a module) */
     const proto_api_t *api;   /* its API; the body and response use api->request/response */
@@ -40,7 +54,8 @@ struct broker_request {
     int32_t correlation_id;
     proto_str_t client_id;    /* points into the frame, valid as long as the request */
     const char *client_addr;  /* the peer as "host:port" */
-    const char *principal;    /* "User:ANONYMOUS" until authentication exists */
+    const char *principal;    /* who the client authenticated as ("User:ANONYMOUS") */
+    broker_session_t *session; /* its connection's security state (NULL in unit tests) */
     void *body;               /* the decoded request (in arena) */
     arena_t arena;            /* freed with the request: build the response here */
     int64_t received_ms;      /* monotonic time the frame arrived */

@@ -671,7 +671,11 @@ samsa_err_t scram_server_final(scram_server_t *s, const uint8_t *msg, size_t len
         why = "SCRAM channel binding mismatch";
         goto fail;
     }
-    if (r.len != strlen(s->nonce) || memcmp(r.value, s->nonce, r.len) != 0) {
+    /* The nonce must end with the one server-first gave, as Kafka checks
+     * it: librdkafka before 2.2 puts its own nonce in front once more. The
+     * proof covers the message as sent either way. */
+    size_t sn = strlen(s->nonce);
+    if (r.len < sn || memcmp(r.value + r.len - sn, s->nonce, sn) != 0) {
         why = "SCRAM nonce mismatch";
         goto fail;
     }
