@@ -75,6 +75,7 @@ struct conn {
     tls_ctx_t *tls_ctx;   /* NULL: plaintext */
     tls_session_t *tls;   /* the session while connected over TLS */
     bool tls_read_wants_write; /* a TLS read waits for the socket to take bytes */
+    int handshake_closes; /* attempts in a row the broker closed at ApiVersions (plaintext) */
     client_sasl_t *sasl;  /* the exchange while authenticating */
     buf_t sasl_out;       /* the next SaslAuthenticate's auth_bytes */
 };
@@ -341,6 +342,7 @@ static void go_up(conn_t *c)
     c->sasl = NULL;
     c->state = CONN_UP;
     c->failures = 0;
+    c->handshake_closes = 0;
     c->addr_index = 0; /* reconnects start with the first address again */
     slog_debug("client", "%s: up%s%s", c->name, c->tls ? " over " : "",
                c->tls ? tls_session_version(c->tls) : "");
@@ -438,8 +440,7 @@ static void on_sasl_handshake(void *opaque, conn_t *c, samsa_err_t err, int16_t 
             snprintf(detail, sizeof(detail), "the broker does not enable it (it enables: %s)",
                      len ? enabled : "none");
         else
-            snprintf(detail, sizeof(detail), "SaslHandshake: %s: %s%s",
-                     samsa_err_name(r->error_code), samsa_err_str(r->error_code),
+            snprintf(detail, sizeof(detail), "SaslHandshake: %s%s", samsa_err_name(r->error_code),
                      r->error_code == SAMSA_ERR_ILLEGAL_SASL_STATE
                          ? " (is the listener SASL_PLAINTEXT or SASL_SSL?)"
                          : "");
@@ -593,7 +594,8 @@ static void tls_failed(conn_t *c, int result, const char *what)
 }
 
 /* Reads up to len bytes off the socket or the TLS session: the count, 0
- * when the broker closed the connection, IO_WAIT, or IO_FAILED (dropped). */
+ * when the broker closed the connection (also by a reset during
+ * ApiVersions), IO_WAIT, or IO_FAILED (dropped). */
 static ssize_t io_read(conn_t *c, void *buf, size_t len)
 {
     if (c->tls) {
@@ -612,6 +614,8 @@ static ssize_t io_read(conn_t *c, void *buf, size_t len)
         ssize_t n = read(c->fd, buf, len);
         if (n >= 0)
             return n;
+        if (errno == ECONNRESET && c->state == CONN_HANDSHAKE)
+            return 0; /* closed with our request unread: the same as a close here */
         int verdict = io_errno(c, "read");
         if (verdict != IO_RETRY)
             return verdict;
@@ -656,13 +660,18 @@ static void do_read(conn_t *c)
             return;
         }
         ssize_t n = io_read(c, c->in.data + c->in.len, c->in.cap - c->in.len);
+        if (n == 0 && c->state == CONN_HANDSHAKE && !c->tls && c->in.len == 0) {
+            /* A TLS listener closes on a plaintext request without a word.
+             * Once could be a broker going down; twice in a row is the
+             * listener refusing to speak plaintext. */
+            bool again = ++c->handshake_closes >= 2;
+            disconnect(c, again ? SAMSA_ERR__AUTHENTICATION : SAMSA_ERR__TRANSPORT,
+                       "the broker closed the connection at ApiVersions: if its listener is "
+                       "SSL or SASL_SSL, security.protocol must be ssl or sasl_ssl");
+            return;
+        }
         if (n == 0) {
-            if (c->state == CONN_HANDSHAKE && !c->tls)
-                disconnect(c, SAMSA_ERR__TRANSPORT,
-                           "connection closed by the broker during ApiVersions (if its listener "
-                           "is SSL or SASL_SSL, set security.protocol to match)");
-            else
-                disconnect(c, SAMSA_ERR__TRANSPORT, "connection closed by the broker");
+            disconnect(c, SAMSA_ERR__TRANSPORT, "connection closed by the broker");
             return;
         }
         if (n == IO_WAIT)
@@ -674,8 +683,8 @@ static void do_read(conn_t *c)
         while (c->in.len - off >= 4) {
             if (c->state == CONN_HANDSHAKE && !c->tls && looks_like_tls(c->in.data + off)) {
                 disconnect(c, SAMSA_ERR__AUTHENTICATION,
-                           "the broker answered with TLS: its listener is SSL or SASL_SSL, and "
-                           "security.protocol is plaintext or sasl_plaintext");
+                           "the broker answered with TLS: its listener is SSL or SASL_SSL, so "
+                           "security.protocol must be ssl or sasl_ssl");
                 return;
             }
             uint32_t size = be32_load(c->in.data + off);

@@ -424,9 +424,224 @@ static Suite *config_suite(void)
     return s;
 }
 
+/* ---- samsa's broker with every listener type ------------------------------- */
+
+#define USER "alice"
+#define PASSWORD "alice-secret-1"
+
+enum { L_PLAINTEXT, L_SSL, L_SASL_PLAINTEXT, L_SASL_SSL, L_COUNT };
+static const char *const protocols[] = {"plaintext", "ssl", "sasl_plaintext", "sasl_ssl"};
+
+static test_broker_t tb;
+static char addrs[L_COUNT][64];  /* host:port of each listener */
+static test_broker_t misnamed;   /* an SSL listener whose certificate names another host */
+static char misnamed_addr[64];
+
+/* host:port of the broker's index-th listener ("NAME://host:port"). */
+static void listener_addr(samsa_broker_t *b, int index, char *out, size_t len)
+{
+    const char *l = samsa_broker_listener_at(b, index);
+    ck_assert_ptr_nonnull(l);
+    const char *sep = strstr(l, "://");
+    ck_assert_ptr_nonnull(sep);
+    snprintf(out, len, "%s", sep + 3);
+}
+
+/* A broker in a new temp dir with the listeners and TLS certificate
+ * given, user alice for both SCRAM mechanisms (and PLAIN), answering
+ * failed logins at once. */
+static void start_secure(test_broker_t *b, const char *listeners, const char *certificate,
+                         const char *key)
+{
+    char creds[300], data[300];
+    snprintf(b->dir, sizeof(b->dir), "/tmp/samsa-test-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(b->dir));
+    snprintf(creds, sizeof(creds), "%s/credentials", b->dir);
+    snprintf(data, sizeof(data), "%s/data", b->dir);
+    ck_assert_int_eq(mkdir(data, 0700), 0);
+    char errstr[512];
+    samsa_conf_t *conf = samsa_conf_new();
+    const char *kv[] = {"log.dirs", data, "listeners", listeners, "ssl.certificate.location",
+                        certificate, "ssl.key.location", key, "sasl.enabled.mechanisms",
+                        "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512", "sasl.credentials.file", creds,
+                        "connection.failed.authentication.delay.ms", "0", NULL};
+    for (size_t i = 0; kv[i]; i += 2)
+        ck_assert_int_eq(samsa_conf_set(conf, kv[i], kv[i + 1], errstr, sizeof(errstr)), 0);
+    for (int m = 0; m < 2; m++)
+        ck_assert_msg(samsa_broker_user_set(conf, m ? "SCRAM-SHA-512" : "SCRAM-SHA-256", USER,
+                                            PASSWORD, 0, errstr, sizeof(errstr)) == 0,
+                      "%s", errstr);
+    b->broker = samsa_broker_new(conf, errstr, sizeof(errstr));
+    ck_assert_msg(b->broker != NULL, "samsa_broker_new: %s", errstr);
+    ck_assert_int_eq(samsa_broker_start(b->broker), 0);
+    b->bootstrap = samsa_broker_bootstrap(b->broker);
+}
+
+/* misnamed.pem: a certificate of the test CA for "elsewhere.invalid" only. */
+static void make_misnamed_cert(void)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof(cmd),
+             "cd %s && printf 'subjectAltName=DNS:elsewhere.invalid\\nextendedKeyUsage=serverAuth\\n' "
+             "> misnamed.ext && openssl req -new -key broker.key -subj /CN=elsewhere.invalid "
+             "-out misnamed.csr 2>/dev/null && openssl x509 -req -in misnamed.csr -CA ca.pem "
+             "-CAkey ca.key -CAcreateserial -CAserial misnamed.srl -days 30 -extfile misnamed.ext "
+             "-out misnamed.pem 2>/dev/null",
+             certs);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static void setup_brokers(void)
+{
+    make_certs();
+    make_misnamed_cert();
+    start_secure(&tb,
+                 "PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0,"
+                 "SASL_SSL://127.0.0.1:0",
+                 cert("broker.pem"), cert("broker.key"));
+    for (int i = 0; i < L_COUNT; i++)
+        listener_addr(tb.broker, i, addrs[i], sizeof(addrs[i]));
+    start_secure(&misnamed, "SSL://127.0.0.1:0", cert("misnamed.pem"), cert("broker.key"));
+    listener_addr(misnamed.broker, 0, misnamed_addr, sizeof(misnamed_addr));
+}
+
+static void teardown_brokers(void)
+{
+    test_broker_stop(&tb, true);
+    test_broker_stop(&misnamed, true);
+    remove_certs();
+}
+
+/* A client of listener l (as alice with mechanism m when SASL). */
+static target_t samsa_target(int l, const char *m)
+{
+    bool sasl = l == L_SASL_PLAINTEXT || l == L_SASL_SSL;
+    bool tls = l == L_SSL || l == L_SASL_SSL;
+    target_t t = {addrs[l], protocols[l], sasl ? m : NULL, sasl ? USER : NULL,
+                  sasl ? PASSWORD : NULL, tls ? cert("ca.pem") : NULL, NULL};
+    return t;
+}
+
+/* refused() over t with topic "sec-<what>-<n>", checked over PLAINTEXT. */
+static void refused_samsa(const target_t *t, const char *what, int n, samsa_err_t want,
+                          const char *text)
+{
+    target_t good = samsa_target(L_PLAINTEXT, NULL);
+    char topic[64];
+    snprintf(topic, sizeof(topic), "sec-%s-%d", what, n);
+    refused(t, &good, topic, want, text);
+}
+
+/* Every listener, and on SASL listeners every mechanism: _i is
+ * listener * 3 + mechanism (mechanisms only matter on SASL listeners). */
+START_TEST(test_every_listener)
+{
+    int l = _i / 3, m = _i % 3;
+    if ((l == L_PLAINTEXT || l == L_SSL) && m > 0)
+        return; /* the same as m == 0 */
+    target_t t = samsa_target(l, mechanisms[m]);
+    char topic[64];
+    snprintf(topic, sizeof(topic), "sec-%s-%d", protocols[l], m);
+    roundtrip(&t, topic, 20);
+}
+END_TEST
+
+START_TEST(test_wrong_password)
+{
+    for (int l = L_SASL_PLAINTEXT; l <= L_SASL_SSL; l++) {
+        target_t t = samsa_target(l, mechanisms[_i]);
+        t.password = "not-the-password";
+        refused_samsa(&t, "wrong", l * 3 + _i, SAMSA_ERR_SASL_AUTHENTICATION_FAILED,
+                      mechanisms[_i]);
+    }
+}
+END_TEST
+
+START_TEST(test_unknown_user)
+{
+    target_t t = samsa_target(L_SASL_SSL, mechanisms[_i]);
+    t.user = "nobody";
+    refused_samsa(&t, "nobody", _i, SAMSA_ERR_SASL_AUTHENTICATION_FAILED, "nobody");
+}
+END_TEST
+
+START_TEST(test_untrusted_broker)
+{
+    /* The client trusts another CA only. */
+    for (int l = L_SSL; l <= L_SASL_SSL; l += 2) {
+        target_t t = samsa_target(l, "SCRAM-SHA-512");
+        t.ca = cert("other-ca.pem");
+        refused_samsa(&t, "untrusted", l, SAMSA_ERR__AUTHENTICATION, "certificate verif");
+    }
+}
+END_TEST
+
+START_TEST(test_hostname_mismatch)
+{
+    target_t t = samsa_target(L_SSL, NULL);
+    t.bootstrap = misnamed_addr;
+    refused_samsa(&t, "misnamed", 0, SAMSA_ERR__AUTHENTICATION, "mismatch");
+
+    /* Without hostname verification the same certificate is accepted. */
+    t.endpoint = "none";
+    samsa_admin_t *a = admin(&t);
+    samsa_cluster_info_t *info = NULL;
+    ck_assert_msg(samsa_admin_describe_cluster(a, WAIT_MS, &info) == 0, "%s",
+                  samsa_admin_last_error());
+    samsa_cluster_info_free(info);
+    samsa_admin_free(a);
+}
+END_TEST
+
+START_TEST(test_tls_client_on_plaintext_port)
+{
+    for (int l = L_PLAINTEXT; l <= L_SASL_PLAINTEXT; l += 2) {
+        target_t t = samsa_target(l + 1, "SCRAM-SHA-256"); /* ssl, sasl_ssl */
+        t.bootstrap = addrs[l];
+        refused_samsa(&t, "tls-on-plain", l, SAMSA_ERR__AUTHENTICATION, "TLS handshake failed");
+    }
+}
+END_TEST
+
+START_TEST(test_plaintext_client_on_tls_port)
+{
+    for (int l = L_SSL; l <= L_SASL_SSL; l += 2) {
+        target_t t = samsa_target(l - 1, "SCRAM-SHA-256"); /* plaintext, sasl_plaintext */
+        t.bootstrap = addrs[l];
+        refused_samsa(&t, "plain-on-tls", l, SAMSA_ERR__AUTHENTICATION,
+                      "security.protocol must be ssl");
+    }
+}
+END_TEST
+
+START_TEST(test_sasl_client_on_plaintext_port)
+{
+    target_t t = samsa_target(L_SASL_PLAINTEXT, "SCRAM-SHA-256");
+    t.bootstrap = addrs[L_PLAINTEXT];
+    refused_samsa(&t, "sasl-on-plain", 0, SAMSA_ERR_ILLEGAL_SASL_STATE, "SASL");
+}
+END_TEST
+
+static Suite *broker_suite(Suite *s)
+{
+    TCase *tc = tcase_create("samsa");
+    tcase_add_unchecked_fixture(tc, setup_brokers, teardown_brokers);
+    tcase_set_timeout(tc, 300);
+    tcase_add_loop_test(tc, test_every_listener, 0, L_COUNT * 3);
+    tcase_add_loop_test(tc, test_wrong_password, 0, 3);
+    tcase_add_loop_test(tc, test_unknown_user, 0, 3);
+    tcase_add_test(tc, test_untrusted_broker);
+    tcase_add_test(tc, test_hostname_mismatch);
+    tcase_add_test(tc, test_tls_client_on_plaintext_port);
+    tcase_add_test(tc, test_plaintext_client_on_tls_port);
+    tcase_add_test(tc, test_sasl_client_on_plaintext_port);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
 int main(void)
 {
-    Suite *s = getenv("SAMSA_TEST_KAFKA_SASL_SSL") ? kafka_suite() : config_suite();
+    Suite *s = getenv("SAMSA_TEST_KAFKA_SASL_SSL") ? kafka_suite() : broker_suite(config_suite());
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

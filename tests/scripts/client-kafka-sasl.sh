@@ -9,6 +9,10 @@
 # checks that a wrong password, an unknown user and an untrusted broker
 # certificate are each refused with their error and write nothing.
 # Bounded in time; Kafka is always stopped.
+#
+# `client-kafka-sasl.sh --run CMD [ARG...]` runs CMD instead of the test,
+# with the same environment plus SAMSA_TEST_KAFKA_PLAINTEXT (the node's
+# PLAINTEXT listener), and exits with its status (tests/bench/sasl-ssl.sh).
 set -e
 B=${B:-build}
 tmp=$(mktemp -d)
@@ -40,8 +44,10 @@ socks = [socket.socket() for _ in range(3)]
 for s in socks:
     s.bind(("127.0.0.1", 0))
 print(" ".join(str(s.getsockname()[1]) for s in socks))')
-set -- $ports
-port=$1 cport=$2 sport=$3
+port=${ports%% *}
+sport=${ports##* }
+cport=${ports#* }
+cport=${cport%% *}
 user=alice
 password=alice-secret-1
 
@@ -100,7 +106,15 @@ SAMSA_TEST_KAFKA_SASL_SSL="127.0.0.1:$sport"
 SAMSA_TEST_KAFKA_CA="$tmp/certs/ca.pem"
 SAMSA_TEST_KAFKA_USER=$user
 SAMSA_TEST_KAFKA_PASSWORD=$password
+SAMSA_TEST_KAFKA_PLAINTEXT="127.0.0.1:$port"
 export SAMSA_TEST_KAFKA_SASL_SSL SAMSA_TEST_KAFKA_CA SAMSA_TEST_KAFKA_USER SAMSA_TEST_KAFKA_PASSWORD
+export SAMSA_TEST_KAFKA_PLAINTEXT
+if [ "${1:-}" = --run ]; then
+    shift
+    status=0
+    "$@" || status=$?
+    exit $status
+fi
 if ! timeout 300 "$B/tests/integration/test_client_security" >"$tmp/test.log" 2>&1; then
     grep -v ' INFO ' "$tmp/test.log" | tail -n 40
     exit 1
