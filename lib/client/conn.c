@@ -147,6 +147,17 @@ conn_t *conn_new(loop_t *loop, const client_config_t *cfg, int32_t node_id, cons
     return c;
 }
 
+/* Ends the SASL exchange, wiping what it sent (PLAIN's carries the
+ * password). */
+static void sasl_end(conn_t *c)
+{
+    client_sasl_free(c->sasl);
+    c->sasl = NULL;
+    if (c->sasl_out.data)
+        memset(c->sasl_out.data, 0, c->sasl_out.cap);
+    buf_reset(&c->sasl_out);
+}
+
 /* Closes the socket and fails every request; state becomes DOWN with the
  * backoff armed. reason is for the log and the owner. */
 static void disconnect(conn_t *c, samsa_err_t err, const char *reason)
@@ -158,8 +169,7 @@ static void disconnect(conn_t *c, samsa_err_t err, const char *reason)
         tls_session_free(c->tls);
         c->tls = NULL;
     }
-    client_sasl_free(c->sasl);
-    c->sasl = NULL;
+    sasl_end(c);
     if (c->fd >= 0) {
         loop_del_fd(c->loop, c->fd);
         close(c->fd);
@@ -338,8 +348,7 @@ static void start_handshake(conn_t *c)
 /* The connection is ready: requests flow. */
 static void go_up(conn_t *c)
 {
-    client_sasl_free(c->sasl);
-    c->sasl = NULL;
+    sasl_end(c);
     c->state = CONN_UP;
     c->failures = 0;
     c->handshake_closes = 0;
