@@ -175,6 +175,9 @@ int cmd_users(int argc, char **argv)
     } else if (strcmp(run.action, "delete") == 0) {
         err = samsa_broker_user_delete(conf, run.mechanism, run.user, errstr, sizeof(errstr));
         status = err ? cli_fail(CMD, "delete %s: %s", run.user, errstr) : CLI_EXIT_OK;
+        if (!err)
+            fprintf(stderr, "%% %s: deleted %s's %s credential%s\n", CMD, run.user,
+                    run.mechanism ? run.mechanism : "SCRAM", run.mechanism ? "" : "s");
     } else {
         err = samsa_broker_user_list(conf, print_user, NULL, errstr, sizeof(errstr));
         status = err ? cli_fail(CMD, "list: %s", errstr) : CLI_EXIT_OK;

@@ -2,8 +2,13 @@
  * test_scram.c: SCRAM-SHA-256/512 on both sides (RFC 7677's exchange byte
  * for byte), stored credentials, base64 and SASL PLAIN messages.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
 
 #include "sec/scram.h"
 #include "unit.h"
@@ -186,6 +191,69 @@ START_TEST(server_rejects_malformed_client_first)
     ck_assert_int_eq(scram_server_read_first(&s, u8(tok), strlen(tok), errbuf, sizeof(errbuf)), 0);
     ck_assert(s.token_auth);
     scram_server_free(&s);
+}
+END_TEST
+
+/* librdkafka before 2.2 sends its nonce once more in front of the
+ * combined one; Kafka accepts that (the nonce must end with the server's),
+ * and so does samsa: the proof over the message as sent decides. */
+START_TEST(server_accepts_a_repeated_client_nonce)
+{
+    uint8_t salt[SCRAM_MAX_SALT_BYTES];
+    size_t salt_len = rfc_salt(salt);
+    scram_credential_t cred;
+    ck_assert_int_eq(scram_credential_make(SCRAM_SHA_256, RFC_PASSWORD, salt, salt_len, 4096,
+                                           &cred, errbuf, sizeof(errbuf)),
+                     0);
+    const char *without_proof = "c=biws,r=" RFC_CNONCE RFC_CNONCE RFC_SNONCE;
+    char auth_message[512];
+    snprintf(auth_message, sizeof(auth_message), "%s,%s,%s", &RFC_CLIENT_FIRST[3],
+             RFC_SERVER_FIRST, without_proof);
+    /* the client's computation, by hand */
+    uint8_t salted[32], client_key[32], stored_key[32], proof[32];
+    unsigned int n = 0;
+    ck_assert_int_eq(scram_salted_password(SCRAM_SHA_256, RFC_PASSWORD, salt, salt_len, 4096,
+                                           salted),
+                     0);
+    HMAC(EVP_sha256(), salted, 32, (const uint8_t *)"Client Key", 10, client_key, &n);
+    SHA256(client_key, 32, stored_key);
+    HMAC(EVP_sha256(), stored_key, 32, (const uint8_t *)auth_message, strlen(auth_message), proof,
+         &n);
+    for (int i = 0; i < 32; i++)
+        proof[i] ^= client_key[i];
+    buf_t final, out;
+    buf_init(&final, 0);
+    buf_init(&out, 0);
+    buf_put(&final, without_proof, strlen(without_proof));
+    buf_put(&final, ",p=", 3);
+    scram_b64_encode(&final, proof, 32);
+
+    scram_server_t s;
+    scram_server_init(&s, SCRAM_SHA_256);
+    ck_assert_int_eq(scram_server_read_first(&s, u8(RFC_CLIENT_FIRST), strlen(RFC_CLIENT_FIRST),
+                                             errbuf, sizeof(errbuf)),
+                     0);
+    ck_assert_int_eq(scram_server_first(&s, &cred, RFC_SNONCE, &out), 0);
+    buf_reset(&out);
+    ck_assert_msg(scram_server_final(&s, final.data, final.len, &out, errbuf, sizeof(errbuf)) == 0,
+                  "%s", errbuf);
+    ck_assert_uint_gt(out.len, 2);
+    scram_server_free(&s);
+    /* but a nonce that does not end with the server's is refused */
+    const char *other = "c=biws,r=" RFC_CNONCE RFC_SNONCE "x,p=AAAA";
+    scram_server_init(&s, SCRAM_SHA_256);
+    ck_assert_int_eq(scram_server_read_first(&s, u8(RFC_CLIENT_FIRST), strlen(RFC_CLIENT_FIRST),
+                                             errbuf, sizeof(errbuf)),
+                     0);
+    buf_reset(&out);
+    ck_assert_int_eq(scram_server_first(&s, &cred, RFC_SNONCE, &out), 0);
+    buf_reset(&out);
+    ck_assert_int_eq(scram_server_final(&s, u8(other), strlen(other), &out, errbuf, sizeof(errbuf)),
+                     SAMSA_ERR_SASL_AUTHENTICATION_FAILED);
+    ck_assert_str_eq(errbuf, "SCRAM nonce mismatch");
+    scram_server_free(&s);
+    buf_free(&final);
+    buf_free(&out);
 }
 END_TEST
 
@@ -389,6 +457,7 @@ int main(void)
     tcase_add_test(tc, user_names_with_comma_and_equals_are_escaped);
     tcase_add_test(tc, server_rejects_malformed_client_first);
     tcase_add_test(tc, server_rejects_tampered_client_final);
+    tcase_add_test(tc, server_accepts_a_repeated_client_nonce);
     tcase_add_test(tc, client_rejects_bad_server_messages);
     tcase_add_test(tc, saslprep_refuses_non_ascii_and_controls);
     tcase_add_test(tc, credential_checks_plain_password);
