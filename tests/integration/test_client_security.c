@@ -491,10 +491,17 @@ static void make_misnamed_cert(void)
     ck_assert_int_eq(system(cmd), 0);
 }
 
-static void setup_brokers(void)
+/* The certificates are made once (unchecked fixture); the brokers start
+ * in each test's own process (checked fixture), as their threads do not
+ * survive a fork. */
+static void setup_certs(void)
 {
     make_certs();
     make_misnamed_cert();
+}
+
+static void setup_brokers(void)
+{
     start_secure(&tb,
                  "PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0,"
                  "SASL_SSL://127.0.0.1:0",
@@ -509,7 +516,6 @@ static void teardown_brokers(void)
 {
     test_broker_stop(&tb, true);
     test_broker_stop(&misnamed, true);
-    remove_certs();
 }
 
 /* A client of listener l (as alice with mechanism m when SASL). */
@@ -625,7 +631,8 @@ END_TEST
 static Suite *broker_suite(Suite *s)
 {
     TCase *tc = tcase_create("samsa");
-    tcase_add_unchecked_fixture(tc, setup_brokers, teardown_brokers);
+    tcase_add_unchecked_fixture(tc, setup_certs, remove_certs);
+    tcase_add_checked_fixture(tc, setup_brokers, teardown_brokers);
     tcase_set_timeout(tc, 300);
     tcase_add_loop_test(tc, test_every_listener, 0, L_COUNT * 3);
     tcase_add_loop_test(tc, test_wrong_password, 0, 3);
