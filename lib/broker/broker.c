@@ -281,6 +281,10 @@ SAMSA_API samsa_broker_t *samsa_broker_new(samsa_conf_t *conf, char *errstr, siz
         snprintf(err_local, sizeof(err_local), "cannot make the event loop: %s", strerror(errno));
         goto fail;
     }
+    /* certificates and credentials before the log dirs: a mistake there
+     * leaves nothing behind on disk */
+    if (listeners_prepare(b, err_local, sizeof(err_local)))
+        goto fail;
     b->dirs = log_dir_open((const char *const *)b->cfg.log_dirs, b->cfg.log_dir_count, err_local,
                            sizeof(err_local));
     if (!b->dirs || meta_load(b, err_local, sizeof(err_local)))
@@ -291,8 +295,6 @@ SAMSA_API samsa_broker_t *samsa_broker_new(samsa_conf_t *conf, char *errstr, siz
     char ids_path[4096];
     snprintf(ids_path, sizeof(ids_path), "%s/.producer-ids", b->cfg.log_dirs[0]);
     if (!(b->producer_ids = producer_ids_open(ids_path, err_local, sizeof(err_local))))
-        goto fail;
-    if (listeners_prepare(b, err_local, sizeof(err_local)))
         goto fail;
     snprintf(b->advertised_host, sizeof(b->advertised_host), "%s",
              b->listeners[0].advertised_host);

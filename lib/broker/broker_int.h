@@ -3,9 +3,10 @@
  * partitions, connections and the handlers of each API. Only lib/broker
  * includes it.
  *
- * Files: broker.c (life cycle, public API, ids, meta.properties),
+ * Files: broker.c (life cycle, listeners, public API, ids, meta.properties),
  * config.c (properties), topics.c (registry and metadata on disk), conn.c
- * (connections, framing, ordering, writing), dispatch.c (the handler table,
+ * (connections, TLS, framing, ordering, writing), sasl.c (SASL
+ * authentication, the credentials file, samsa_broker_user_*), dispatch.c (the handler table,
  * ApiVersions, response helpers), and one file per API family: admin.c
  * (Metadata, CreateTopics, DeleteTopics, CreatePartitions, DescribeCluster,
  * DescribeConfigs), produce.c, fetch.c, offsets.c (ListOffsets,
@@ -342,8 +343,8 @@ void handle_sasl_authenticate(struct broker *b, broker_request_t *req);
 /* A SASL token framed without a request header, after SaslHandshake v0:
  * answers with the reply token in out (without its size), or fails
  * (the caller closes the connection after a delay of *delay_ms). */
-samsa_err_t sasl_raw_token(struct broker *b, broker_session_t *session, const uint8_t *token,
-                           size_t len, buf_t *out, int64_t *delay_ms);
+samsa_err_t sasl_raw_token(struct broker *b, broker_session_t *session, const char *client_addr,
+                           const uint8_t *token, size_t len, buf_t *out, int64_t *delay_ms);
 
 /* ---- handlers ------------------------------------------------------------- */
 

@@ -421,7 +421,10 @@ static samsa_err_t load_security(broker_config_t *cfg, const samsa_conf_t *conf,
                              "ssl.key.location",
                              l->endpoint.protocol, broker_security_name(l->security));
     }
-    if (cfg->ssl_client_auth != TLS_CLIENT_AUTH_NONE && !cfg->ssl_ca_location[0])
+    bool ssl_listener = false;
+    for (size_t i = 0; i < cfg->listener_count; i++)
+        ssl_listener |= cfg->listeners[i].security == BROKER_SEC_SSL;
+    if (ssl_listener && cfg->ssl_client_auth != TLS_CLIENT_AUTH_NONE && !cfg->ssl_ca_location[0])
         return conf_fail(SAMSA_ERR__INVALID_CONFIG, errbuf, errlen,
                          "ssl.client.auth=%s needs ssl.ca.location", auth);
     return SAMSA_ERR_NONE;

@@ -437,7 +437,9 @@ static void conn_flush(conn_t *c)
 }
 
 /* Gives a response naming this node the address of the listener the
- * client is connected to (handlers write the first listener's). */
+ * client is connected to (handlers write the first listener's). The
+ * response is the handler's, in the request's arena, not yet encoded:
+ * changing it here is safe. */
 static void conn_advertise(const conn_t *c, const broker_request_t *req, void *response)
 {
     const broker_listener_t *l = c->listener;
@@ -558,7 +560,8 @@ static void conn_sasl_token(conn_t *c, uint8_t *frame, size_t len)
     buf_init(&cr->out, 0);
     buf_put_i32(&cr->out, 0);
     int64_t delay_ms = 0;
-    samsa_err_t err = sasl_raw_token(c->broker, &c->session, frame, len, &cr->out, &delay_ms);
+    samsa_err_t err =
+        sasl_raw_token(c->broker, &c->session, c->peer, frame, len, &cr->out, &delay_ms);
     if (err || cr->out.failed) {
         req_release(cr);
         conn_close_after(c, delay_ms);

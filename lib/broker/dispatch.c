@@ -6,7 +6,8 @@
  * Adding an API is one line in handlers[]: its key, the versions the
  * handler implements (within what the codec speaks, lib/proto/apis.c) and
  * the function. ApiVersions lists every entry with its range and nothing
- * else, so a client is never told about a version nobody answers.
+ * else, so a client is never told about a version nobody answers; the SASL
+ * APIs are listed on SASL listeners only.
  *
  * The helpers at the end build responses in the request's arena.
  *
@@ -76,6 +77,15 @@ void broker_dispatch(struct broker *b, const broker_handler_t *h, broker_request
     h->fn(b, req);
 }
 
+/* Whether ApiVersions lists h to the client of req: SaslHandshake and
+ * SaslAuthenticate only on SASL listeners, where they mean something. */
+static bool api_listed(const broker_handler_t *h, const broker_request_t *req)
+{
+    if (h->api_key != API_SASL_HANDSHAKE && h->api_key != API_SASL_AUTHENTICATE)
+        return true;
+    return req->session && broker_security_sasl((broker_security_t)req->session->security);
+}
+
 /* KIP-511: a version above ours gets UNSUPPORTED_VERSION in a v0 body that
  * still lists our ranges, so the client can retry with one of them. */
 static void handle_api_versions(struct broker *b, broker_request_t *req)
@@ -90,10 +100,13 @@ static void handle_api_versions(struct broker *b, broker_request_t *req)
     if (resp->api_keys) {
         /* handlers[] is in key order, as Kafka lists them */
         size_t n = 0;
-        for (; n < HANDLER_COUNT; n++) {
-            resp->api_keys[n].api_key = handlers[n].api_key;
-            resp->api_keys[n].min_version = handlers[n].min_version;
-            resp->api_keys[n].max_version = handlers[n].max_version;
+        for (size_t i = 0; i < HANDLER_COUNT; i++) {
+            if (!api_listed(&handlers[i], req))
+                continue;
+            resp->api_keys[n].api_key = handlers[i].api_key;
+            resp->api_keys[n].min_version = handlers[i].min_version;
+            resp->api_keys[n].max_version = handlers[i].max_version;
+            n++;
         }
         resp->api_keys_count = (int32_t)n;
     } else {

@@ -138,16 +138,17 @@ static int64_t sasl_failure_delay(broker_sasl_t *s, const char *client_addr)
     int64_t now = loop_now_ms(s->broker->loop);
     char host[64];
     client_host(client_addr, host, sizeof(host));
-    sasl_failures_t *slot = NULL, *oldest = &s->failures[0];
+    /* the address's slot, else a free one, else the least recently used */
+    sasl_failures_t *slot = NULL, *victim = NULL;
     for (size_t i = 0; i < SASL_FAILURE_SLOTS && !slot; i++) {
         sasl_failures_t *f = &s->failures[i];
         if (f->count && strcmp(f->address, host) == 0)
             slot = f;
-        else if (!f->count || f->last_ms < oldest->last_ms)
-            oldest = f->count && oldest->count ? (f->last_ms < oldest->last_ms ? f : oldest) : f;
+        else if (!victim || (victim->count && (!f->count || f->last_ms < victim->last_ms)))
+            victim = f;
     }
     if (!slot) {
-        slot = oldest;
+        slot = victim;
         memset(slot, 0, sizeof(*slot));
         snprintf(slot->address, sizeof(slot->address), "%s", host);
     }
@@ -301,10 +302,10 @@ static samsa_err_t sasl_step(struct broker *b, broker_session_t *session, const 
     return err;
 }
 
-samsa_err_t sasl_raw_token(struct broker *b, broker_session_t *session, const uint8_t *token,
-                           size_t len, buf_t *out, int64_t *delay_ms)
+samsa_err_t sasl_raw_token(struct broker *b, broker_session_t *session, const char *client_addr,
+                           const uint8_t *token, size_t len, buf_t *out, int64_t *delay_ms)
 {
-    return sasl_step(b, session, token, len, out, "", delay_ms);
+    return sasl_step(b, session, token, len, out, client_addr, delay_ms);
 }
 
 /* ---- handlers ------------------------------------------------------------------------ */

@@ -232,6 +232,9 @@ tls_ctx_t *tls_ctx_new(const tls_config_t *cfg, char *errbuf, size_t errlen)
                                  SSL_OP_NO_COMPRESSION);
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                               SSL_MODE_RELEASE_BUFFERS);
+    /* read what the socket has, not a record header and then its body:
+     * half the recv calls (tls_pending() counts what is read ahead) */
+    SSL_CTX_set_read_ahead(ctx, 1);
     if (cfg->server && !cfg->certificate_location) {
         snprintf(errbuf, errlen, "a TLS listener needs ssl.certificate.location and "
                                  "ssl.key.location");
@@ -459,7 +462,7 @@ ssize_t tls_write(tls_session_t *s, const void *buf, size_t len)
     return n > 0 ? n : tls_status(s, n, "TLS write");
 }
 
-bool tls_pending(const tls_session_t *s) { return SSL_pending(s->ssl) > 0; }
+bool tls_pending(const tls_session_t *s) { return SSL_has_pending(s->ssl) == 1; }
 
 void tls_shutdown(tls_session_t *s)
 {

@@ -14,7 +14,9 @@
 #     mechanism; failures answered after a growing delay;
 #   - SaslHandshake v0 (bare tokens) and SaslHandshake on a listener
 #     without SASL;
-#   - SIGTERM still stops the broker cleanly.
+#   - SIGTERM still stops the broker cleanly;
+#   - custom listener names (listener.security.protocol.map) advertised
+#     under another host name; configuration errors naming the property.
 set -eu
 B=${B:-build}
 BIN="$B/bin/samsa"
@@ -216,6 +218,25 @@ elif what == "handshake-on-plaintext":
     s.sendall(request(18, 0, 9, b""))
     r = recv_frame(s)
     print("error %d then %s" % (err, "answered" if r and r[:4] == struct.pack(">i", 9) else "closed"))
+elif what in ("authenticate-v0", "authenticate-and-leave"):
+    user, password = sys.argv[3], sys.argv[4]
+    err, names = handshake(s, 1, "PLAIN")
+    token = b"\0" + user.encode() + b"\0" + password.encode()
+    s.sendall(request(36, 0, 3, struct.pack(">i", len(token)) + token))
+    if what == "authenticate-and-leave":
+        s.close()
+        print("left")
+        sys.exit(0)
+    r = recv_frame(s)
+    err = struct.unpack(">h", r[4:6])[0]
+    n = struct.unpack(">h", r[6:8])[0]
+    message = r[8:8 + n].decode() if n >= 0 else ""
+    if err == 0:
+        s.sendall(request(3, 1, 4, struct.pack(">i", -1)))
+        r = recv_frame(s)
+        print("error 0, metadata %s" % ("answered" if r and r[:4] == struct.pack(">i", 4) else "not answered"))
+    else:
+        print("error %d %s %s" % (err, message, "closed" if closed(s) else "open"))
 EOF
 probe() { timeout 60 python3 "$dir/probe.py" "$@"; }
 out=$(probe v0-plain "$SASL_PLAINTEXT_PORT" alice alice-secret)
@@ -232,9 +253,75 @@ out=$(probe mechanism "$SASL_PLAINTEXT_PORT" GSSAPI)
 expect_log 'SASL mechanism "GSSAPI" is not enabled on listener SASL_PLAINTEXT'
 out=$(probe handshake-on-plaintext "$PLAINTEXT_PORT")
 [ "$out" = "error 34 then answered" ] || fail "SaslHandshake on PLAINTEXT: $out"
-echo "ok: SaslHandshake v0, unknown mechanism, request before authentication"
+out=$(probe authenticate-v0 "$SASL_PLAINTEXT_PORT" bob bob-secret)
+[ "$out" = "error 0, metadata answered" ] || fail "SaslAuthenticate v0: $out"
+out=$(probe authenticate-v0 "$SASL_PLAINTEXT_PORT" bob wrong)
+[ "$out" = "error 58 Authentication failed during authentication due to invalid credentials with SASL mechanism PLAIN closed" ] ||
+    fail "SaslAuthenticate v0 with a wrong password: $out"
+# a client that leaves while its failure's answer is held back
+out=$(probe authenticate-and-leave "$SASL_PLAINTEXT_PORT" bob wrong)
+[ "$out" = left ] || fail "authenticate-and-leave: $out"
+echo "ok: SaslHandshake v0, SaslAuthenticate v0, unknown mechanism, request before authentication"
 
 # the broker survived all of it and stops cleanly
 roundtrip t-after kcat_sasl SASL_SSL SCRAM-SHA-512 alice alice-secret --
 stop_broker
+
+# ---- custom listener names, advertised as localhost -----------------------------
+cat > "$dir/custom.properties" <<EOF
+log.dirs=$dir/data
+listeners=INTERNAL://127.0.0.1:0,CLIENTS://127.0.0.1:0
+listener.security.protocol.map=INTERNAL:PLAINTEXT, CLIENTS:SASL_SSL
+advertised.listeners=CLIENTS://localhost:0
+ssl.certificate.location=$dir/certs/broker.pem
+ssl.key.location=$dir/certs/broker.key
+sasl.enabled.mechanisms=SCRAM-SHA-512
+sasl.credentials.file=$dir/credentials
+EOF
+start_broker "$dir/custom.properties" CLIENTS
+internal=$(port_of INTERNAL)
+clients=$(port_of CLIENTS)
+expect_log "listening on CLIENTS://127.0.0.1:$clients \(SASL_SSL, clients use localhost:$clients\)"
+SASL_SSL_PORT=$clients
+roundtrip t-custom kcat_sasl SASL_SSL SCRAM-SHA-512 alice alice-secret --
+kcat_sasl SASL_SSL SCRAM-SHA-512 alice alice-secret -- -L -t t-custom > "$dir/md"
+grep -q "broker 1 at localhost:$clients" "$dir/md" || { cat "$dir/md"; fail "CLIENTS metadata"; }
+timeout 60 kcat -b "127.0.0.1:$internal" -L -t t-custom > "$dir/md"
+grep -q "broker 1 at 127.0.0.1:$internal" "$dir/md" || { cat "$dir/md"; fail "INTERNAL metadata"; }
+stop_broker
+echo "ok: custom listener names"
+
+# ---- configuration errors -------------------------------------------------------
+# bad_config PATTERN ARGS...: `samsa broker ARGS` refuses to start, saying why
+bad_config() {
+    pattern=$1
+    shift
+    status=0
+    "$BIN" broker --override "log.dirs=$dir/data" "$@" > "$dir/out" 2>&1 || status=$?
+    [ "$status" = 1 ] || { cat "$dir/out"; fail "broker $*: exit $status"; }
+    grep -Eq -- "$pattern" "$dir/out" || { cat "$dir/out"; fail "broker $*: no '$pattern'"; }
+}
+cert="ssl.certificate.location=$dir/certs/broker.pem"
+key="ssl.key.location=$dir/certs/broker.key"
+bad_config 'listener FOO is not a security protocol' --override listeners=FOO://127.0.0.1:0
+bad_config 'SSL \(SSL\) needs ssl.certificate.location' --override listeners=SSL://127.0.0.1:0
+bad_config 'needs sasl.credentials.file' --override listeners=SASL_PLAINTEXT://127.0.0.1:0
+bad_config 'ssl.client.auth: "maybe" is not none, requested or required' \
+    --override ssl.client.auth=maybe
+bad_config 'sasl.enabled.mechanisms: "GSSAPI"' --override sasl.enabled.mechanisms=GSSAPI
+bad_config 'ssl.enabled.protocols: "TLSv1.1"' --override ssl.enabled.protocols=TLSv1.1
+bad_config 'use the same port 19092' \
+    --override listeners=PLAINTEXT://127.0.0.1:19092,SASL_PLAINTEXT://127.0.0.1:19092
+bad_config 'advertised.listeners: OTHER is not a listener name' \
+    --override advertised.listeners=OTHER://example.org:1
+bad_config 'ssl.certificate.location .*nope.pem: cannot load' \
+    --override listeners=SSL://127.0.0.1:0 --override "$key" \
+    --override "ssl.certificate.location=$dir/certs/nope.pem"
+bad_config 'ssl.key.location .*client.key: cannot load the private key.*mismatch' \
+    --override listeners=SSL://127.0.0.1:0 --override "$cert" \
+    --override "ssl.key.location=$dir/certs/client.key"
+bad_config 'ssl.client.auth=required needs ssl.ca.location' \
+    --override listeners=SSL://127.0.0.1:0 --override "$cert" --override "$key" \
+    --override ssl.client.auth=required
+echo "ok: configuration errors"
 echo "broker-tls: ok"
