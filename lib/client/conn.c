@@ -589,17 +589,25 @@ static int io_errno(conn_t *c, const char *what)
     return IO_FAILED;
 }
 
-/* A TLS call's failure result (TLS_WANT_* excluded): drops the connection. */
+/* A TLS call's failure result (TLS_WANT_* excluded): drops the connection.
+ * A TLS alert answering the first request (with TLS 1.3 a server checks
+ * the client's certificate after the client finished its handshake) is
+ * the broker refusing us, not a broken connection. */
 static void tls_failed(conn_t *c, int result, const char *what)
 {
-    char why[400];
     if (result == TLS_CLOSED) {
-        snprintf(why, sizeof(why), "connection closed by the broker");
-        disconnect(c, SAMSA_ERR__TRANSPORT, why);
+        disconnect(c, SAMSA_ERR__TRANSPORT, "connection closed by the broker");
         return;
     }
-    snprintf(why, sizeof(why), "TLS %s failed: %s", what, tls_session_error(c->tls));
-    disconnect(c, SAMSA_ERR__TRANSPORT, why);
+    char why[400];
+    const char *detail = tls_session_error(c->tls);
+    if (c->state == CONN_HANDSHAKE)
+        snprintf(why, sizeof(why), "the broker refused the TLS session (is a client certificate "
+                 "required? ssl.certificate.location): %s", detail);
+    else
+        snprintf(why, sizeof(why), "%s", detail[0] ? detail : what);
+    disconnect(c, c->state == CONN_HANDSHAKE ? SAMSA_ERR__AUTHENTICATION : SAMSA_ERR__TRANSPORT,
+               why);
 }
 
 /* Reads up to len bytes off the socket or the TLS session: the count, 0
@@ -616,7 +624,7 @@ static ssize_t io_read(conn_t *c, void *buf, size_t len)
             return IO_WAIT;
         if (n == TLS_CLOSED)
             return 0;
-        tls_failed(c, (int)n, "read");
+        tls_failed(c, (int)n, "TLS read failed");
         return IO_FAILED;
     }
     for (;;) {
@@ -640,7 +648,7 @@ static ssize_t io_write(conn_t *c, const void *buf, size_t len)
             return n;
         if (n == TLS_WANT_READ || n == TLS_WANT_WRITE)
             return IO_WAIT;
-        tls_failed(c, (int)n, "write");
+        tls_failed(c, (int)n, "TLS write failed");
         return IO_FAILED;
     }
     for (;;) {

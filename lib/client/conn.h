@@ -15,8 +15,9 @@
  * exactly once. A connection that cannot be set up securely fails with
  * SAMSA_ERR_SASL_AUTHENTICATION_FAILED (wrong credentials),
  * SAMSA_ERR_UNSUPPORTED_SASL_MECHANISM, SAMSA_ERR__AUTHENTICATION (TLS:
- * untrusted certificate, hostname mismatch, a peer that does not speak
- * TLS, or a TLS broker met by a plaintext client) with the reason, and is
+ * untrusted certificate, hostname mismatch, a client certificate the
+ * broker refuses or lacks, a peer that does not speak TLS, or a TLS broker
+ * met by a plaintext client) with the reason, and is
  * retried only after the reconnect backoff like any other failure.
  *
  * Everything runs on the loop's thread; nothing here is thread-safe.

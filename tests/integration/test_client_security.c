@@ -5,9 +5,11 @@
  * with PLAINTEXT, SSL, SASL_PLAINTEXT and SASL_SSL listeners, certificates
  * made by tests/tools/certs.sh. Every handle works over every listener and
  * mechanism; a wrong password, an unknown user, an untrusted broker
- * certificate, a hostname mismatch, a TLS client on a plaintext port and a
- * plaintext client on a TLS port each get their own error naming the
- * broker, promptly, and nothing is written.
+ * certificate, a hostname mismatch, a missing client certificate where
+ * one is required, a mechanism the broker does not enable, a TLS client on
+ * a plaintext port, a plaintext client on a TLS port and a SASL client on
+ * a plaintext port each get their own error naming the broker, promptly,
+ * and nothing is written. Property checks come first.
  *
  * With SAMSA_TEST_KAFKA_SASL_SSL=host:port (tests/scripts/client-kafka-sasl.sh
  * sets it, with SAMSA_TEST_KAFKA_CA, SAMSA_TEST_KAFKA_USER and
@@ -33,6 +35,8 @@ typedef struct target {
     const char *password;
     const char *ca;        /* ssl.ca.location, NULL: none set */
     const char *endpoint;  /* ssl.endpoint.identification.algorithm, NULL: default */
+    const char *certificate; /* ssl.certificate.location and ssl.key.location, NULL: none */
+    const char *key;
 } target_t;
 
 /* Fills keys/values with t's properties and extra (NULL-terminated pairs);
@@ -60,6 +64,10 @@ static size_t props(const target_t *t, const char *const *extra, const char **ke
         PROP("ssl.ca.location", t->ca);
     if (t->endpoint)
         PROP("ssl.endpoint.identification.algorithm", t->endpoint);
+    if (t->certificate) {
+        PROP("ssl.certificate.location", t->certificate);
+        PROP("ssl.key.location", t->key);
+    }
     for (size_t i = 0; extra && extra[i]; i += 2)
         PROP(extra[i], extra[i + 1]);
 #undef PROP
@@ -276,7 +284,7 @@ static const char *const mechanisms[] = {"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-51
 static target_t kafka(const char *mechanism, const char *user, const char *password)
 {
     target_t t = {getenv("SAMSA_TEST_KAFKA_SASL_SSL"), "SASL_SSL", mechanism, user, password,
-                  getenv("SAMSA_TEST_KAFKA_CA"), NULL};
+                  getenv("SAMSA_TEST_KAFKA_CA"), NULL, NULL, NULL};
     return t;
 }
 
@@ -434,8 +442,11 @@ static const char *const protocols[] = {"plaintext", "ssl", "sasl_plaintext", "s
 
 static test_broker_t tb;
 static char addrs[L_COUNT][64];  /* host:port of each listener */
-static test_broker_t misnamed;   /* an SSL listener whose certificate names another host */
-static char misnamed_addr[64];
+/* Another broker: an SSL listener whose certificate names another host and
+ * that requires client certificates, and a SASL_PLAINTEXT listener with
+ * SCRAM-SHA-512 only. */
+static test_broker_t other;
+static char other_addrs[2][64];
 
 /* host:port of the broker's index-th listener ("NAME://host:port"). */
 static void listener_addr(samsa_broker_t *b, int index, char *out, size_t len)
@@ -449,9 +460,10 @@ static void listener_addr(samsa_broker_t *b, int index, char *out, size_t len)
 
 /* A broker in a new temp dir with the listeners and TLS certificate
  * given, user alice for both SCRAM mechanisms (and PLAIN), answering
- * failed logins at once. */
+ * failed logins at once, and the extra properties (NULL-terminated pairs,
+ * may be NULL). */
 static void start_secure(test_broker_t *b, const char *listeners, const char *certificate,
-                         const char *key)
+                         const char *key, const char *const *extra)
 {
     char creds[300], data[300];
     snprintf(b->dir, sizeof(b->dir), "/tmp/samsa-test-XXXXXX");
@@ -467,6 +479,8 @@ static void start_secure(test_broker_t *b, const char *listeners, const char *ce
                         "connection.failed.authentication.delay.ms", "0", NULL};
     for (size_t i = 0; kv[i]; i += 2)
         ck_assert_int_eq(samsa_conf_set(conf, kv[i], kv[i + 1], errstr, sizeof(errstr)), 0);
+    for (size_t i = 0; extra && extra[i]; i += 2)
+        ck_assert_int_eq(samsa_conf_set(conf, extra[i], extra[i + 1], errstr, sizeof(errstr)), 0);
     for (int m = 0; m < 2; m++)
         ck_assert_msg(samsa_broker_user_set(conf, m ? "SCRAM-SHA-512" : "SCRAM-SHA-256", USER,
                                             PASSWORD, 0, errstr, sizeof(errstr)) == 0,
@@ -505,17 +519,21 @@ static void setup_brokers(void)
     start_secure(&tb,
                  "PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0,"
                  "SASL_SSL://127.0.0.1:0",
-                 cert("broker.pem"), cert("broker.key"));
+                 cert("broker.pem"), cert("broker.key"), NULL);
     for (int i = 0; i < L_COUNT; i++)
         listener_addr(tb.broker, i, addrs[i], sizeof(addrs[i]));
-    start_secure(&misnamed, "SSL://127.0.0.1:0", cert("misnamed.pem"), cert("broker.key"));
-    listener_addr(misnamed.broker, 0, misnamed_addr, sizeof(misnamed_addr));
+    const char *extra[] = {"ssl.client.auth", "required", "ssl.ca.location", cert("ca.pem"),
+                           "sasl.enabled.mechanisms", "SCRAM-SHA-512", NULL};
+    start_secure(&other, "SSL://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0", cert("misnamed.pem"),
+                 cert("broker.key"), extra);
+    for (int i = 0; i < 2; i++)
+        listener_addr(other.broker, i, other_addrs[i], sizeof(other_addrs[i]));
 }
 
 static void teardown_brokers(void)
 {
     test_broker_stop(&tb, true);
-    test_broker_stop(&misnamed, true);
+    test_broker_stop(&other, true);
 }
 
 /* A client of listener l (as alice with mechanism m when SASL). */
@@ -524,7 +542,7 @@ static target_t samsa_target(int l, const char *m)
     bool sasl = l == L_SASL_PLAINTEXT || l == L_SASL_SSL;
     bool tls = l == L_SSL || l == L_SASL_SSL;
     target_t t = {addrs[l], protocols[l], sasl ? m : NULL, sasl ? USER : NULL,
-                  sasl ? PASSWORD : NULL, tls ? cert("ca.pem") : NULL, NULL};
+                  sasl ? PASSWORD : NULL, tls ? cert("ca.pem") : NULL, NULL, NULL, NULL};
     return t;
 }
 
@@ -585,10 +603,13 @@ END_TEST
 START_TEST(test_hostname_mismatch)
 {
     target_t t = samsa_target(L_SSL, NULL);
-    t.bootstrap = misnamed_addr;
+    t.bootstrap = other_addrs[0];
+    t.certificate = cert("client.pem");
+    t.key = cert("client.key");
     refused_samsa(&t, "misnamed", 0, SAMSA_ERR__AUTHENTICATION, "mismatch");
 
-    /* Without hostname verification the same certificate is accepted. */
+    /* Without hostname verification the same certificate is accepted (and
+     * the client's certificate, which this listener requires). */
     t.endpoint = "none";
     samsa_admin_t *a = admin(&t);
     samsa_cluster_info_t *info = NULL;
@@ -596,6 +617,24 @@ START_TEST(test_hostname_mismatch)
                   samsa_admin_last_error());
     samsa_cluster_info_free(info);
     samsa_admin_free(a);
+}
+END_TEST
+
+START_TEST(test_client_certificate_required)
+{
+    target_t t = samsa_target(L_SSL, NULL);
+    t.bootstrap = other_addrs[0];
+    t.endpoint = "none";
+    refused_samsa(&t, "no-client-cert", 0, SAMSA_ERR__AUTHENTICATION, "certificate");
+}
+END_TEST
+
+START_TEST(test_mechanism_not_enabled)
+{
+    target_t t = samsa_target(L_SASL_PLAINTEXT, "PLAIN");
+    t.bootstrap = other_addrs[1];
+    refused_samsa(&t, "not-enabled", 0, SAMSA_ERR_UNSUPPORTED_SASL_MECHANISM,
+                  "it enables: SCRAM-SHA-512");
 }
 END_TEST
 
@@ -639,6 +678,8 @@ static Suite *broker_suite(Suite *s)
     tcase_add_loop_test(tc, test_unknown_user, 0, 3);
     tcase_add_test(tc, test_untrusted_broker);
     tcase_add_test(tc, test_hostname_mismatch);
+    tcase_add_test(tc, test_client_certificate_required);
+    tcase_add_test(tc, test_mechanism_not_enabled);
     tcase_add_test(tc, test_tls_client_on_plaintext_port);
     tcase_add_test(tc, test_plaintext_client_on_tls_port);
     tcase_add_test(tc, test_sasl_client_on_plaintext_port);
