@@ -125,6 +125,8 @@ struct samsa_admin {
     admin_op_t *active;
     loop_timer_t *tick_timer;
     bool stopped;
+    samsa_err_t security_err;  /* a connection failed TLS or SASL: end what waits */
+    char security_reason[512]; /* which broker and why */
 };
 
 /* ---- admin.c ---- */

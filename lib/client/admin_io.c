@@ -417,9 +417,14 @@ static void io_round(loop_t *loop, void *opaque)
         __atomic_add_fetch(&op->refs, 1, __ATOMIC_ACQ_REL);
         ops[k++] = op;
     }
+    samsa_err_t security_err = a->security_err;
+    a->security_err = SAMSA_ERR_NONE;
     for (size_t j = 0; j < k; j++) {
         admin_op_t *op = ops[j];
-        if (!op->finished && now >= op->deadline_ms) {
+        if (!op->finished && security_err) {
+            /* Retrying cannot help until the configuration changes. */
+            admin_io_finish(op, security_err, "%s: %s", op->kind->name, a->security_reason);
+        } else if (!op->finished && now >= op->deadline_ms) {
             char wait[400];
             describe_wait(op, wait, sizeof(wait));
             admin_io_finish(op, SAMSA_ERR__TIMED_OUT, "%s: timed out after %d ms, %s",
@@ -440,7 +445,12 @@ static void on_cluster_update(void *owner, samsa_err_t err) { round_soon(owner);
 
 static void on_conn_event(void *owner, conn_t *c, bool up, samsa_err_t err, const char *reason)
 {
-    round_soon(owner);
+    samsa_admin_t *a = owner;
+    if (!up && conn_err_is_security(err)) {
+        a->security_err = err;
+        snprintf(a->security_reason, sizeof(a->security_reason), "%s: %s", conn_name(c), reason);
+    }
+    round_soon(a);
 }
 
 samsa_err_t admin_io_init(samsa_admin_t *a, char *errbuf, size_t errlen)

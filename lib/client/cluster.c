@@ -81,6 +81,24 @@ samsa_err_t cluster_init(cluster_t *cl, loop_t *loop, const client_config_t *cfg
     cl->refresh_wanted = true;
     const char *s = cfg->bootstrap_servers;
     samsa_err_t err = SAMSA_ERR_NONE;
+    if (client_sec_tls(cfg->security_protocol)) {
+        tls_config_t tc = {0};
+        tc.server = false;
+        tc.certificate_location = cfg->ssl_certificate_location[0] ? cfg->ssl_certificate_location : NULL;
+        tc.key_location = cfg->ssl_key_location[0] ? cfg->ssl_key_location : NULL;
+        tc.key_password = cfg->ssl_key_password[0] ? cfg->ssl_key_password : NULL;
+        tc.ca_location = cfg->ssl_ca_location[0] ? cfg->ssl_ca_location : NULL;
+        tc.verify_peer = cfg->ssl_verify_certificate;
+        tc.verify_hostname = cfg->ssl_verify_certificate && cfg->ssl_verify_hostname;
+        char why[400];
+        cl->tls = tls_ctx_new(&tc, why, sizeof(why));
+        if (!cl->tls) {
+            snprintf(errbuf, errlen, "security.protocol %s: %s",
+                     cfg->security_protocol == CLIENT_SEC_SSL ? "ssl" : "sasl_ssl", why);
+            err = SAMSA_ERR__INVALID_CONFIG;
+            goto fail;
+        }
+    }
     while (*s) {
         size_t len = strcspn(s, ",");
         char host[256];
@@ -101,6 +119,7 @@ samsa_err_t cluster_init(cluster_t *cl, loop_t *loop, const client_config_t *cfg
             err = SAMSA_ERR__NOMEM;
             goto fail;
         }
+        conn_set_tls(c, cl->tls);
         cl->bootstrap[cl->bootstrap_count++] = c;
         s += len;
         if (*s == ',')
@@ -136,6 +155,7 @@ void cluster_free(cluster_t *cl)
     free(cl->bootstrap);
     free(cl->brokers);
     free(cl->topics);
+    tls_ctx_free(cl->tls);
     memset(cl, 0, sizeof(*cl));
 }
 
@@ -173,8 +193,11 @@ conn_t *cluster_broker_conn(cluster_t *cl, int32_t node_id)
     cluster_broker_t *b = find_broker(cl, node_id);
     if (!b)
         return NULL;
-    if (!b->conn)
+    if (!b->conn) {
         b->conn = conn_new(cl->loop, cl->cfg, node_id, b->host, b->port, on_conn_event, cl);
+        if (b->conn)
+            conn_set_tls(b->conn, cl->tls);
+    }
     return b->conn;
 }
 

@@ -61,12 +61,15 @@ typedef struct cluster {
     cluster_update_fn *on_update;
     conn_event_fn *on_conn_event; /* every connection's events, passed on */
     void *owner;
+    tls_ctx_t *tls; /* security.protocol ssl, sasl_ssl: every connection's TLS context */
 } cluster_t;
 
 /* Parses bootstrap.servers ("host:port,host:port", IPv6 as [addr]:port)
- * and prepares (does not open) a connection to each. cfg is borrowed.
+ * and prepares (does not open) a connection to each; with TLS, loads the
+ * ssl.* files into the handle's TLS context first. cfg is borrowed.
  * Returns SAMSA_ERR_NONE, SAMSA_ERR__INVALID_CONFIG with errbuf naming the
- * bad entry, or SAMSA_ERR__NOMEM; on error nothing is left to free. */
+ * bad entry or the ssl.* file that cannot be used, or SAMSA_ERR__NOMEM; on
+ * error nothing is left to free. */
 samsa_err_t cluster_init(cluster_t *cl, loop_t *loop, const client_config_t *cfg,
                          cluster_update_fn *on_update, conn_event_fn *on_conn_event, void *owner,
                          char *errbuf, size_t errlen);

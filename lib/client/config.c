@@ -10,8 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "proto/compress.h"
+#include "sec/scram.h"
 
 enum prop_type {
     PROP_INT32,
@@ -24,6 +26,9 @@ enum prop_type {
     PROP_RESET,
     PROP_ISOLATION,
     PROP_STRATEGY,
+    PROP_SECURITY,
+    PROP_MECHANISM,
+    PROP_ENDPOINT_ID,
 };
 
 typedef struct prop {
@@ -88,7 +93,37 @@ static const prop_t props[] = {
     {"fetch.max.bytes", PROP_INT32, F(fetch_max_bytes), 1, I32MAX, true},
     {"queued.max.messages.kbytes", PROP_INT32, F(queued_max_kbytes), 1, 2097151, true},
     {"isolation.level", PROP_ISOLATION, F(read_committed), 0, 0, true},
+    {"security.protocol", PROP_SECURITY, F(security_protocol), 0, 0, false},
+    {"ssl.ca.location", PROP_STRING, F(ssl_ca_location), 0, 0, false},
+    {"ssl.certificate.location", PROP_STRING, F(ssl_certificate_location), 0, 0, false},
+    {"ssl.key.location", PROP_STRING, F(ssl_key_location), 0, 0, false},
+    {"ssl.key.password", PROP_STRING, F(ssl_key_password), 0, 0, false},
+    {"ssl.endpoint.identification.algorithm", PROP_ENDPOINT_ID, F(ssl_verify_hostname), 0, 0, false},
+    {"enable.ssl.certificate.verification", PROP_BOOL, F(ssl_verify_certificate), 0, 0, false},
+    {"sasl.mechanism", PROP_MECHANISM, F(sasl_mechanism), 0, 0, false},
+    {"sasl.mechanisms", PROP_MECHANISM, F(sasl_mechanism), 0, 0, false},
+    {"sasl.username", PROP_STRING, F(sasl_username), 0, 0, false},
+    {"sasl.password", PROP_STRING, F(sasl_password), 0, 0, false},
 };
+
+static const char *const protocol_names[] = {"plaintext", "ssl", "sasl_plaintext", "sasl_ssl"};
+static const char *const mechanism_names[] = {"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"};
+
+const char *client_sasl_mechanism_name(int mechanism)
+{
+    if (mechanism < 0 || mechanism >= (int)(sizeof(mechanism_names) / sizeof(mechanism_names[0])))
+        return "?";
+    return mechanism_names[mechanism];
+}
+
+/* The index of value in names (n entries), compared without case, or -1. */
+static int name_index(const char *const *names, int n, const char *value)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcasecmp(names[i], value))
+            return i;
+    return -1;
+}
 
 void client_config_init_consumer(client_config_t *cfg)
 {
@@ -135,6 +170,10 @@ void client_config_init(client_config_t *cfg)
     cfg->max_partition_fetch_bytes = 1048576;
     cfg->fetch_max_bytes = 52428800;
     cfg->queued_max_kbytes = 65536;
+    cfg->security_protocol = CLIENT_SEC_PLAINTEXT;
+    cfg->ssl_verify_hostname = true;
+    cfg->ssl_verify_certificate = true;
+    cfg->sasl_mechanism = CLIENT_SASL_PLAIN;
 }
 
 /* Whether every comma-separated name in value is an assignor samsa has. */
@@ -275,6 +314,29 @@ static samsa_err_t parse_one(const prop_t *p, const char *value, client_config_t
         }
         memcpy(field, value, strlen(value) + 1);
         return SAMSA_ERR_NONE;
+    case PROP_SECURITY:
+    case PROP_MECHANISM: {
+        bool protocol = p->type == PROP_SECURITY;
+        int i = protocol ? name_index(protocol_names, 4, value) : name_index(mechanism_names, 3, value);
+        if (i < 0) {
+            snprintf(errbuf, errlen, "%s: \"%s\" is not one of %s", p->name, value,
+                     protocol ? "plaintext, ssl, sasl_plaintext, sasl_ssl"
+                              : "PLAIN, SCRAM-SHA-256, SCRAM-SHA-512");
+            return SAMSA_ERR__INVALID_CONFIG;
+        }
+        memcpy(field, &i, sizeof(i)); /* security_protocol, sasl_mechanism: int */
+        return SAMSA_ERR_NONE;
+    }
+    case PROP_ENDPOINT_ID:
+        if (!strcasecmp(value, "https"))
+            cfg->ssl_verify_hostname = true;
+        else if (!strcasecmp(value, "none") || !value[0])
+            cfg->ssl_verify_hostname = false;
+        else {
+            snprintf(errbuf, errlen, "%s: \"%s\" is not one of https, none", p->name, value);
+            return SAMSA_ERR__INVALID_CONFIG;
+        }
+        return SAMSA_ERR_NONE;
     }
     return SAMSA_ERR__INVALID_CONFIG;
 }
@@ -371,6 +433,25 @@ samsa_err_t client_config_finish(client_config_t *cfg, char *errbuf, size_t errl
         }
         if (why)
             cfg->enable_idempotence = false;
+    }
+    if (client_sec_sasl(cfg->security_protocol) &&
+        (!cfg->sasl_username[0] || !cfg->sasl_password[0])) {
+        snprintf(errbuf, errlen, "security.protocol %s: sasl.username and sasl.password must be set",
+                 protocol_names[cfg->security_protocol]);
+        return SAMSA_ERR__INVALID_CONFIG;
+    }
+    if (client_sec_sasl(cfg->security_protocol) && cfg->sasl_mechanism != CLIENT_SASL_PLAIN) {
+        char why[200];
+        if (scram_saslprep_check(cfg->sasl_username, "sasl.username", why, sizeof(why)) ||
+            scram_saslprep_check(cfg->sasl_password, "sasl.password", why, sizeof(why))) {
+            snprintf(errbuf, errlen, "%s", why);
+            return SAMSA_ERR__INVALID_CONFIG;
+        }
+    }
+    if (!cfg->ssl_certificate_location[0] != !cfg->ssl_key_location[0]) {
+        snprintf(errbuf, errlen,
+                 "ssl.certificate.location and ssl.key.location must be set together");
+        return SAMSA_ERR__INVALID_CONFIG;
     }
     if (cfg->reconnect_backoff_max_ms < cfg->reconnect_backoff_ms)
         cfg->reconnect_backoff_max_ms = cfg->reconnect_backoff_ms;

@@ -65,7 +65,46 @@ typedef struct client_config {
     int32_t fetch_max_bytes;
     int32_t queued_max_kbytes;    /* queued.max.messages.kbytes: prefetched, not yet polled */
     bool read_committed;          /* isolation.level=read_committed */
+    /* security */
+    int security_protocol;        /* enum client_security_protocol */
+    char ssl_ca_location[1024];   /* PEM file of trusted CAs; "": the system's default store */
+    char ssl_certificate_location[1024]; /* PEM client certificate; "": none */
+    char ssl_key_location[1024];  /* PEM private key of that certificate */
+    char ssl_key_password[256];   /* of an encrypted key; "": none */
+    bool ssl_verify_hostname;     /* ssl.endpoint.identification.algorithm=https */
+    bool ssl_verify_certificate;  /* enable.ssl.certificate.verification */
+    int sasl_mechanism;           /* enum client_sasl_mechanism */
+    char sasl_username[256];
+    char sasl_password[256];
 } client_config_t;
+
+/* security.protocol */
+enum client_security_protocol {
+    CLIENT_SEC_PLAINTEXT = 0,
+    CLIENT_SEC_SSL = 1,
+    CLIENT_SEC_SASL_PLAINTEXT = 2,
+    CLIENT_SEC_SASL_SSL = 3,
+};
+
+/* sasl.mechanism */
+enum client_sasl_mechanism {
+    CLIENT_SASL_PLAIN = 0,
+    CLIENT_SASL_SCRAM_SHA_256 = 1,
+    CLIENT_SASL_SCRAM_SHA_512 = 2,
+};
+
+/* Whether the protocol wraps the connection in TLS / authenticates with SASL. */
+static inline bool client_sec_tls(int protocol)
+{
+    return protocol == CLIENT_SEC_SSL || protocol == CLIENT_SEC_SASL_SSL;
+}
+static inline bool client_sec_sasl(int protocol)
+{
+    return protocol == CLIENT_SEC_SASL_PLAINTEXT || protocol == CLIENT_SEC_SASL_SSL;
+}
+
+/* The mechanism's name as SaslHandshake spells it ("PLAIN", "SCRAM-SHA-256"). */
+const char *client_sasl_mechanism_name(int mechanism);
 
 /* auto.offset.reset */
 enum client_offset_reset {
@@ -91,8 +130,9 @@ samsa_err_t client_config_set(client_config_t *cfg, const char *key, const char 
 
 /* Checks the settings against each other the way the Java producer does
  * (idempotence needs acks=all, retries > 0 and at most 5 requests in
- * flight; left at its default it is turned off instead), and that
- * bootstrap.servers is set. Returns SAMSA_ERR_NONE or
+ * flight; left at its default it is turned off instead), that
+ * bootstrap.servers is set, that SASL has a username and a password and
+ * that a client certificate comes with its key. Returns SAMSA_ERR_NONE or
  * SAMSA_ERR__INVALID_CONFIG with errbuf filled; may adjust cfg. */
 samsa_err_t client_config_finish(client_config_t *cfg, char *errbuf, size_t errlen);
 

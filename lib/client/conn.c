@@ -1,7 +1,8 @@
 /*
  * conn.c: one broker connection on the client's event loop (see conn.h):
- * socket and address handling, framing, the ApiVersions handshake, the
- * request queue and in-flight list, timeouts and reconnect backoff.
+ * socket and address handling, TLS, framing, the ApiVersions handshake,
+ * SASL authentication, the request queue and in-flight list, timeouts and
+ * reconnect backoff.
  */
 #include "client/conn.h"
 
@@ -18,6 +19,7 @@
 
 #include "base/arena.h"
 #include "base/slog.h"
+#include "client/sasl.h"
 #include "proto/codec.h"
 #include "proto/messages.h"
 
@@ -69,6 +71,13 @@ struct conn {
     arena_t arena; /* decoded responses */
 
     int16_t versions[API_KEY_SLOTS]; /* negotiated; -1 none */
+
+    tls_ctx_t *tls_ctx;   /* NULL: plaintext */
+    tls_session_t *tls;   /* the session while connected over TLS */
+    bool tls_read_wants_write; /* a TLS read waits for the socket to take bytes */
+    int handshake_closes; /* attempts in a row the broker closed at ApiVersions (plaintext) */
+    client_sasl_t *sasl;  /* the exchange while authenticating */
+    buf_t sasl_out;       /* the next SaslAuthenticate's auth_bytes */
 };
 
 static void list_push(req_list_t *l, req_t *r)
@@ -131,10 +140,22 @@ conn_t *conn_new(loop_t *loop, const client_config_t *cfg, int32_t node_id, cons
     c->handshake_version = proto_api(API_API_VERSIONS)->max_version;
     buf_init(&c->out, 0);
     buf_init(&c->in, (size_t)cfg->max_response_bytes + 4);
+    buf_init(&c->sasl_out, 0);
     arena_init(&c->arena, 0);
     for (int i = 0; i < API_KEY_SLOTS; i++)
         c->versions[i] = -1;
     return c;
+}
+
+/* Ends the SASL exchange, wiping what it sent (PLAIN's carries the
+ * password). */
+static void sasl_end(conn_t *c)
+{
+    client_sasl_free(c->sasl);
+    c->sasl = NULL;
+    if (c->sasl_out.data)
+        memset(c->sasl_out.data, 0, c->sasl_out.cap);
+    buf_reset(&c->sasl_out);
 }
 
 /* Closes the socket and fails every request; state becomes DOWN with the
@@ -142,6 +163,13 @@ conn_t *conn_new(loop_t *loop, const client_config_t *cfg, int32_t node_id, cons
 static void disconnect(conn_t *c, samsa_err_t err, const char *reason)
 {
     bool was_up = c->state == CONN_UP;
+    if (c->tls) {
+        if (was_up)
+            tls_shutdown(c->tls);
+        tls_session_free(c->tls);
+        c->tls = NULL;
+    }
+    sasl_end(c);
     if (c->fd >= 0) {
         loop_del_fd(c->loop, c->fd);
         close(c->fd);
@@ -191,8 +219,17 @@ void conn_free(conn_t *c)
     disconnect(c, SAMSA_ERR__DESTROYED, "closed");
     buf_free(&c->out);
     buf_free(&c->in);
+    buf_free(&c->sasl_out);
     arena_free(&c->arena);
     free(c);
+}
+
+void conn_set_tls(conn_t *c, tls_ctx_t *tls) { c->tls_ctx = tls; }
+
+bool conn_err_is_security(samsa_err_t err)
+{
+    return err == SAMSA_ERR_SASL_AUTHENTICATION_FAILED || err == SAMSA_ERR__AUTHENTICATION ||
+           err == SAMSA_ERR_UNSUPPORTED_SASL_MECHANISM || err == SAMSA_ERR_ILLEGAL_SASL_STATE;
 }
 
 static void on_io(loop_t *loop, int fd, int events, void *opaque);
@@ -221,8 +258,9 @@ static samsa_err_t frame_request(conn_t *c, req_t *r)
 
 static void want_write(conn_t *c)
 {
+    bool w = c->out.len > c->out_off || (c->tls && c->tls_read_wants_write);
     if (c->fd >= 0)
-        loop_mod_fd(c->loop, c->fd, LOOP_READ | (c->out.len > c->out_off ? LOOP_WRITE : 0));
+        loop_mod_fd(c->loop, c->fd, LOOP_READ | (w ? LOOP_WRITE : 0));
 }
 
 /* Moves queued requests onto the wire while the in-flight limit allows. */
@@ -269,28 +307,176 @@ static samsa_err_t encode_api_versions(void *opaque, int16_t version, buf_t *out
     return proto_encode(api->request, version, proto_api_flexible(api, version), &req, out, NULL);
 }
 
-/* Sends ApiVersions at c->handshake_version, ahead of every queued request. */
-static void start_handshake(conn_t *c)
+/* Sends one request of the connection's setup (ApiVersions, SASL) at
+ * version, ahead of every queued request, due by the connect deadline.
+ * Returns false when it failed and the connection was dropped. */
+static bool send_setup(conn_t *c, int16_t api_key, int16_t version, conn_encode_fn *encode,
+                       conn_response_fn *on_response)
 {
     req_t *r = calloc(1, sizeof(*r));
     if (!r) {
-        disconnect(c, SAMSA_ERR__NOMEM, "out of memory for the handshake");
-        return;
+        disconnect(c, SAMSA_ERR__NOMEM, "out of memory for the connection setup");
+        return false;
     }
-    r->a.api_key = API_API_VERSIONS;
-    r->a.encode = encode_api_versions;
-    r->version = c->handshake_version;
+    r->a.api_key = api_key;
+    r->a.encode = encode;
+    r->a.on_response = on_response;
+    r->a.opaque = c;
+    r->version = version;
     r->correlation_id = c->next_correlation_id++;
-    c->state = CONN_HANDSHAKE;
     samsa_err_t err = frame_request(c, r);
     if (err) {
+        char why[128];
+        snprintf(why, sizeof(why), "cannot encode %s", proto_api(api_key)->name);
         free(r);
-        disconnect(c, err, "cannot encode ApiVersions");
-        return;
+        disconnect(c, err, why);
+        return false;
     }
     r->deadline_ms = c->connect_deadline_ms;
     list_push(&c->in_flight, r);
     want_write(c);
+    return true;
+}
+
+/* Sends ApiVersions at c->handshake_version, ahead of every queued request. */
+static void start_handshake(conn_t *c)
+{
+    c->state = CONN_HANDSHAKE;
+    send_setup(c, API_API_VERSIONS, c->handshake_version, encode_api_versions, NULL);
+}
+
+/* The connection is ready: requests flow. */
+static void go_up(conn_t *c)
+{
+    sasl_end(c);
+    c->state = CONN_UP;
+    c->failures = 0;
+    c->handshake_closes = 0;
+    c->addr_index = 0; /* reconnects start with the first address again */
+    slog_debug("client", "%s: up%s%s", c->name, c->tls ? " over " : "",
+               c->tls ? tls_session_version(c->tls) : "");
+    if (c->on_event)
+        c->on_event(c->owner, c, true, SAMSA_ERR_NONE, "up");
+    pump(c);
+}
+
+/* ---- SASL ----------------------------------------------------------- */
+
+/* "SASL SCRAM-SHA-512 authentication as alice failed: " into why. */
+static void sasl_failure(conn_t *c, samsa_err_t err, const char *detail)
+{
+    char why[800];
+    snprintf(why, sizeof(why), "SASL %s authentication as %.255s failed: %.400s",
+             client_sasl_mechanism_name(c->cfg->sasl_mechanism), c->cfg->sasl_username, detail);
+    disconnect(c, err, why);
+}
+
+static samsa_err_t encode_sasl_handshake(void *opaque, int16_t version, buf_t *out)
+{
+    conn_t *c = opaque;
+    sasl_handshake_request_t req = {proto_str_of(client_sasl_mechanism_name(c->cfg->sasl_mechanism))};
+    const proto_api_t *api = proto_api(API_SASL_HANDSHAKE);
+    return proto_encode(api->request, version, proto_api_flexible(api, version), &req, out, NULL);
+}
+
+static samsa_err_t encode_sasl_authenticate(void *opaque, int16_t version, buf_t *out)
+{
+    conn_t *c = opaque;
+    sasl_authenticate_request_t req = {{c->sasl_out.data, (int32_t)c->sasl_out.len}};
+    const proto_api_t *api = proto_api(API_SASL_AUTHENTICATE);
+    return proto_encode(api->request, version, proto_api_flexible(api, version), &req, out, NULL);
+}
+
+static void on_sasl_authenticate(void *opaque, conn_t *c, samsa_err_t err, int16_t version,
+                                 const void *resp);
+
+/* Feeds the broker's last message (NULL first) to the exchange and sends
+ * the next one, or goes up when the exchange is complete. */
+static void sasl_next(conn_t *c, const uint8_t *in, size_t in_len)
+{
+    bool done = false;
+    char why[256] = "";
+    buf_reset(&c->sasl_out);
+    samsa_err_t err = client_sasl_step(c->sasl, in, in_len, &c->sasl_out, &done, why, sizeof(why));
+    if (!err && c->sasl_out.failed)
+        err = SAMSA_ERR__NOMEM;
+    if (err) {
+        sasl_failure(c, err, err == SAMSA_ERR__NOMEM ? "out of memory" : why);
+        return;
+    }
+    if (done) {
+        go_up(c);
+        return;
+    }
+    send_setup(c, API_SASL_AUTHENTICATE, c->versions[API_SASL_AUTHENTICATE],
+               encode_sasl_authenticate, on_sasl_authenticate);
+}
+
+static void on_sasl_authenticate(void *opaque, conn_t *c, samsa_err_t err, int16_t version,
+                                 const void *resp)
+{
+    if (err)
+        return; /* the connection is going down and says why */
+    const sasl_authenticate_response_t *r = resp;
+    if (r->error_code) {
+        char detail[400];
+        if (r->error_message.ptr && r->error_message.len > 0)
+            snprintf(detail, sizeof(detail), "%s: %.*s", samsa_err_name(r->error_code),
+                     (int)r->error_message.len, r->error_message.ptr);
+        else
+            snprintf(detail, sizeof(detail), "%s: %s", samsa_err_name(r->error_code),
+                     samsa_err_str(r->error_code));
+        sasl_failure(c, r->error_code, detail);
+        return;
+    }
+    sasl_next(c, r->auth_bytes.ptr, r->auth_bytes.len > 0 ? (size_t)r->auth_bytes.len : 0);
+}
+
+static void on_sasl_handshake(void *opaque, conn_t *c, samsa_err_t err, int16_t version,
+                              const void *resp)
+{
+    if (err)
+        return;
+    const sasl_handshake_response_t *r = resp;
+    if (r->error_code) {
+        char enabled[256] = "";
+        size_t len = 0;
+        for (int32_t i = 0; i < r->mechanisms_count && len + 1 < sizeof(enabled); i++)
+            len += (size_t)snprintf(enabled + len, sizeof(enabled) - len, "%s%.*s", i ? ", " : "",
+                                    (int)r->mechanisms[i].len, r->mechanisms[i].ptr);
+        char detail[400];
+        if (r->error_code == SAMSA_ERR_UNSUPPORTED_SASL_MECHANISM)
+            snprintf(detail, sizeof(detail), "the broker does not enable it (it enables: %s)",
+                     len ? enabled : "none");
+        else
+            snprintf(detail, sizeof(detail), "SaslHandshake: %s%s", samsa_err_name(r->error_code),
+                     r->error_code == SAMSA_ERR_ILLEGAL_SASL_STATE
+                         ? " (is the listener SASL_PLAINTEXT or SASL_SSL?)"
+                         : "");
+        sasl_failure(c, r->error_code, detail);
+        return;
+    }
+    c->sasl = client_sasl_new(c->cfg);
+    if (!c->sasl) {
+        sasl_failure(c, SAMSA_ERR__NOMEM, "out of memory");
+        return;
+    }
+    sasl_next(c, NULL, 0);
+}
+
+/* After ApiVersions on a SASL connection: SaslHandshake v1+ names the
+ * mechanism, then SaslAuthenticate carries the exchange. */
+static void start_sasl(conn_t *c)
+{
+    c->state = CONN_AUTH;
+    if (c->versions[API_SASL_HANDSHAKE] < 1 || c->versions[API_SASL_AUTHENTICATE] < 0) {
+        sasl_failure(c, SAMSA_ERR_ILLEGAL_SASL_STATE,
+                     "the broker offers no SaslHandshake v1 and SaslAuthenticate (is the "
+                     "listener SASL_PLAINTEXT or SASL_SSL?)");
+        return;
+    }
+    send_setup(c, API_SASL_HANDSHAKE, c->versions[API_SASL_HANDSHAKE], encode_sasl_handshake,
+               on_sasl_handshake);
 }
 
 /* The handshake answer: KIP-511 retry at a lower version, or the table. */
@@ -340,13 +526,10 @@ static void handle_api_versions(conn_t *c, reader_t *body, int16_t version)
         c->versions[k->api_key] =
             conn_pick_version(ours->min_version, ours->max_version, k->min_version, k->max_version);
     }
-    c->state = CONN_UP;
-    c->failures = 0;
-    c->addr_index = 0; /* reconnects start with the first address again */
-    slog_debug("client", "%s: up (ApiVersions v%d)", c->name, (int)version);
-    if (c->on_event)
-        c->on_event(c->owner, c, true, SAMSA_ERR_NONE, "up");
-    pump(c);
+    if (client_sec_sasl(c->cfg->security_protocol))
+        start_sasl(c);
+    else
+        go_up(c);
 }
 
 /* One complete response frame (without its size). Returns false when the
@@ -390,7 +573,7 @@ static bool handle_frame(conn_t *c, const uint8_t *frame, size_t len)
     return true;
 }
 
-enum { IO_RETRY, IO_WAIT, IO_FAILED };
+enum { IO_RETRY = -1, IO_WAIT = -2, IO_FAILED = -3 };
 
 /* What a failed read or write (errno set) means: try again, wait for the
  * loop, or the connection is gone (then it is dropped here). */
@@ -406,6 +589,86 @@ static int io_errno(conn_t *c, const char *what)
     return IO_FAILED;
 }
 
+/* A TLS call's failure result (TLS_WANT_* excluded): drops the connection.
+ * A TLS alert answering the first request (with TLS 1.3 a server checks
+ * the client's certificate after the client finished its handshake) is
+ * the broker refusing us, not a broken connection. */
+static void tls_failed(conn_t *c, int result, const char *what)
+{
+    if (result == TLS_CLOSED) {
+        disconnect(c, SAMSA_ERR__TRANSPORT, "connection closed by the broker");
+        return;
+    }
+    char why[400];
+    const char *detail = tls_session_error(c->tls);
+    if (c->state == CONN_HANDSHAKE)
+        snprintf(why, sizeof(why), "the broker refused the TLS session (is a client certificate "
+                 "required? ssl.certificate.location): %s", detail);
+    else
+        snprintf(why, sizeof(why), "%s", detail[0] ? detail : what);
+    disconnect(c, c->state == CONN_HANDSHAKE ? SAMSA_ERR__AUTHENTICATION : SAMSA_ERR__TRANSPORT,
+               why);
+}
+
+/* Reads up to len bytes off the socket or the TLS session: the count, 0
+ * when the broker closed the connection (also by a reset during
+ * ApiVersions), IO_WAIT, or IO_FAILED (dropped). */
+static ssize_t io_read(conn_t *c, void *buf, size_t len)
+{
+    if (c->tls) {
+        ssize_t n = tls_read(c->tls, buf, len);
+        c->tls_read_wants_write = n == TLS_WANT_WRITE;
+        if (n > 0)
+            return n;
+        if (n == TLS_WANT_READ || n == TLS_WANT_WRITE)
+            return IO_WAIT;
+        if (n == TLS_CLOSED)
+            return 0;
+        tls_failed(c, (int)n, "TLS read failed");
+        return IO_FAILED;
+    }
+    for (;;) {
+        ssize_t n = read(c->fd, buf, len);
+        if (n >= 0)
+            return n;
+        if (errno == ECONNRESET && c->state == CONN_HANDSHAKE)
+            return 0; /* closed with our request unread: the same as a close here */
+        int verdict = io_errno(c, "read");
+        if (verdict != IO_RETRY)
+            return verdict;
+    }
+}
+
+/* Writes up to len bytes: the count taken, IO_WAIT, or IO_FAILED. */
+static ssize_t io_write(conn_t *c, const void *buf, size_t len)
+{
+    if (c->tls) {
+        ssize_t n = tls_write(c->tls, buf, len);
+        if (n > 0)
+            return n;
+        if (n == TLS_WANT_READ || n == TLS_WANT_WRITE)
+            return IO_WAIT;
+        tls_failed(c, (int)n, "TLS write failed");
+        return IO_FAILED;
+    }
+    for (;;) {
+        ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
+        if (n >= 0)
+            return n;
+        int verdict = io_errno(c, "write");
+        if (verdict != IO_RETRY)
+            return verdict;
+    }
+}
+
+/* Whether 4 bytes that should be a response's size look like the start of
+ * a TLS record (handshake or alert, version 3.x): a TLS listener answering
+ * a plaintext client. */
+static bool looks_like_tls(const uint8_t *p)
+{
+    return (p[0] == 0x15 || p[0] == 0x16) && p[1] == 0x03 && p[2] <= 0x04;
+}
+
 static void do_read(conn_t *c)
 {
     for (;;) {
@@ -413,22 +676,34 @@ static void do_read(conn_t *c)
             disconnect(c, SAMSA_ERR__MSG_TOO_LARGE, "response larger than receive.message.max.bytes");
             return;
         }
-        ssize_t n = read(c->fd, c->in.data + c->in.len, c->in.cap - c->in.len);
+        ssize_t n = io_read(c, c->in.data + c->in.len, c->in.cap - c->in.len);
+        if (n == 0 && c->state == CONN_HANDSHAKE && !c->tls && c->in.len == 0) {
+            /* A TLS listener closes on a plaintext request without a word.
+             * Once could be a broker going down; twice in a row is the
+             * listener refusing to speak plaintext. */
+            bool again = ++c->handshake_closes >= 2;
+            disconnect(c, again ? SAMSA_ERR__AUTHENTICATION : SAMSA_ERR__TRANSPORT,
+                       "the broker closed the connection at ApiVersions: if its listener is "
+                       "SSL or SASL_SSL, security.protocol must be ssl or sasl_ssl");
+            return;
+        }
         if (n == 0) {
             disconnect(c, SAMSA_ERR__TRANSPORT, "connection closed by the broker");
             return;
         }
-        if (n < 0) {
-            int verdict = io_errno(c, "read");
-            if (verdict == IO_RETRY)
-                continue;
-            if (verdict == IO_WAIT)
-                break;
+        if (n == IO_WAIT)
+            break;
+        if (n < 0)
             return;
-        }
         c->in.len += (size_t)n;
         size_t off = 0;
         while (c->in.len - off >= 4) {
+            if (c->state == CONN_HANDSHAKE && !c->tls && looks_like_tls(c->in.data + off)) {
+                disconnect(c, SAMSA_ERR__AUTHENTICATION,
+                           "the broker answered with TLS: its listener is SSL or SASL_SSL, so "
+                           "security.protocol must be ssl or sasl_ssl");
+                return;
+            }
             uint32_t size = be32_load(c->in.data + off);
             if (size > (uint32_t)c->cfg->max_response_bytes) {
                 disconnect(c, SAMSA_ERR__MSG_TOO_LARGE, "response larger than receive.message.max.bytes");
@@ -445,20 +720,18 @@ static void do_read(conn_t *c)
             c->in.len -= off;
         }
     }
+    if (c->tls)
+        want_write(c); /* a read may wait for the socket to take bytes */
 }
 
 static void do_write(conn_t *c)
 {
     while (c->out_off < c->out.len) {
-        ssize_t n = send(c->fd, c->out.data + c->out_off, c->out.len - c->out_off, MSG_NOSIGNAL);
-        if (n < 0) {
-            int verdict = io_errno(c, "write");
-            if (verdict == IO_RETRY)
-                continue;
-            if (verdict == IO_WAIT)
-                break;
+        ssize_t n = io_write(c, c->out.data + c->out_off, c->out.len - c->out_off);
+        if (n == IO_WAIT)
+            break;
+        if (n < 0)
             return;
-        }
         c->out_off += (size_t)n;
         c->out_total += (size_t)n;
     }
@@ -469,6 +742,49 @@ static void do_write(conn_t *c)
     while (c->written.head && c->written.head->out_end <= c->out_total)
         complete(c, list_pop(&c->written), SAMSA_ERR_NONE, NULL);
     want_write(c);
+}
+
+/* Advances the TLS handshake; on completion starts ApiVersions. */
+static void tls_step(conn_t *c)
+{
+    int r = tls_handshake(c->tls);
+    if (r == TLS_OK) {
+        slog_debug("client", "%s: %s established", c->name, tls_session_version(c->tls));
+        start_handshake(c);
+        return;
+    }
+    if (r == TLS_WANT_READ || r == TLS_WANT_WRITE) {
+        loop_mod_fd(c->loop, c->fd, LOOP_READ | (r == TLS_WANT_WRITE ? LOOP_WRITE : 0));
+        return;
+    }
+    char why[400];
+    if (r == TLS_CLOSED)
+        snprintf(why, sizeof(why),
+                 "TLS handshake failed: the broker closed the connection (if its listener is "
+                 "PLAINTEXT or SASL_PLAINTEXT, set security.protocol to match)");
+    else
+        snprintf(why, sizeof(why), "%s",
+                 tls_session_error(c->tls)[0] ? tls_session_error(c->tls) : "TLS handshake failed");
+    disconnect(c, SAMSA_ERR__AUTHENTICATION, why);
+}
+
+/* The TCP connection is made: TLS first when configured, then ApiVersions. */
+static void connected(conn_t *c)
+{
+    if (!c->tls_ctx) {
+        start_handshake(c);
+        return;
+    }
+    char err[256];
+    c->tls = tls_session_new(c->tls_ctx, c->fd, c->host, err, sizeof(err));
+    if (!c->tls) {
+        char why[300];
+        snprintf(why, sizeof(why), "cannot start TLS: %s", err);
+        disconnect(c, SAMSA_ERR__NOMEM, why);
+        return;
+    }
+    c->state = CONN_TLS;
+    tls_step(c);
 }
 
 static void on_io(loop_t *loop, int fd, int events, void *opaque)
@@ -494,15 +810,22 @@ static void on_io(loop_t *loop, int fd, int events, void *opaque)
             disconnect(c, SAMSA_ERR__TRANSPORT, why);
             return;
         }
-        start_handshake(c);
+        connected(c);
         return;
     }
-    if (events & LOOP_WRITE) {
+    if (c->state == CONN_TLS) {
+        tls_step(c);
+        if (c->state != CONN_HANDSHAKE)
+            return;
+    }
+    /* A TLS session may need the other readiness than the call's own
+     * (reads that write, writes that read): try both. */
+    if (c->tls || (events & LOOP_WRITE)) {
         do_write(c);
         if (c->state == CONN_DOWN)
             return;
     }
-    if (events & LOOP_READ)
+    if (c->tls || (events & LOOP_READ))
         do_read(c);
     if (c->state == CONN_UP)
         pump(c);
@@ -589,7 +912,9 @@ void conn_tick(conn_t *c, int64_t now_ms)
             start_connect(c);
         return;
     case CONN_CONNECTING:
+    case CONN_TLS:
     case CONN_HANDSHAKE:
+    case CONN_AUTH:
         if (now_ms >= c->connect_deadline_ms)
             disconnect(c, SAMSA_ERR__TIMED_OUT,
                        "connection setup timed out (socket.connection.setup.timeout.ms)");

@@ -1,7 +1,9 @@
 /*
  * conn.h: a client's connection to one broker, driven by the handle's event
  * loop: non-blocking connect (DNS resolution of host:port, every address in
- * turn), the ApiVersions handshake (KIP-511 fallback included), a queue of
+ * turn), the TLS handshake (security.protocol ssl, sasl_ssl), the
+ * ApiVersions handshake (KIP-511 fallback included), SASL authentication
+ * (SaslHandshake + SaslAuthenticate: PLAIN, SCRAM-SHA-256/512), a queue of
  * requests numbered by correlation id with at most max_in_flight on the
  * wire, responses matched and decoded by the codec, request and connect
  * timeouts, and reconnects with exponential backoff.
@@ -10,7 +12,13 @@
  * made, every request on it (queued or in flight) completes with an error
  * (SAMSA_ERR__TRANSPORT, or SAMSA_ERR__TIMED_OUT / SAMSA_ERR_REQUEST_TIMED_OUT),
  * so the owner retries what it wants retried. Each request's callback runs
- * exactly once.
+ * exactly once. A connection that cannot be set up securely fails with
+ * SAMSA_ERR_SASL_AUTHENTICATION_FAILED (wrong credentials),
+ * SAMSA_ERR_UNSUPPORTED_SASL_MECHANISM, SAMSA_ERR__AUTHENTICATION (TLS:
+ * untrusted certificate, hostname mismatch, a client certificate the
+ * broker refuses or lacks, a peer that does not speak TLS, or a TLS broker
+ * met by a plaintext client) with the reason, and is
+ * retried only after the reconnect backoff like any other failure.
  *
  * Everything runs on the loop's thread; nothing here is thread-safe.
  */
@@ -24,14 +32,17 @@
 #include "client/config.h"
 #include "net/loop.h"
 #include "samsa.h"
+#include "sec/tls.h"
 
 typedef struct conn conn_t;
 
 enum conn_state {
     CONN_DOWN = 0,       /* no socket; reconnects when a request waits and backoff is over */
     CONN_CONNECTING = 1, /* TCP connect in progress */
-    CONN_HANDSHAKE = 2,  /* ApiVersions in flight */
-    CONN_UP = 3,         /* versions known; requests flow */
+    CONN_TLS = 2,        /* TLS handshake in progress */
+    CONN_HANDSHAKE = 3,  /* ApiVersions in flight */
+    CONN_AUTH = 4,       /* SaslHandshake / SaslAuthenticate in flight */
+    CONN_UP = 5,         /* versions known, authenticated; requests flow */
 };
 
 /* Writes the request body at version to out (header and size are the
@@ -65,6 +76,14 @@ typedef struct conn_request {
  * runs out. */
 conn_t *conn_new(loop_t *loop, const client_config_t *cfg, int32_t node_id, const char *host,
                  int port, conn_event_fn *on_event, void *owner);
+
+/* Makes the connection speak TLS with sessions of tls (borrowed; must
+ * outlive the connection), from its next connect on. NULL: plaintext. */
+void conn_set_tls(conn_t *c, tls_ctx_t *tls);
+
+/* Whether err is a failure to set up a secure connection (see above):
+ * retrying will not help until the configuration or the broker changes. */
+bool conn_err_is_security(samsa_err_t err);
 
 /* Closes the socket and frees the connection. Every pending request's
  * callback runs first with SAMSA_ERR__DESTROYED. Not from inside one of

@@ -319,6 +319,13 @@ static void on_conn_event(void *owner, conn_t *conn, bool up, samsa_err_t err, c
     }
     if (!up)
         cluster_want_refresh(&c->cluster);
+    if (!up && conn_err_is_security(err)) {
+        /* Retrying cannot help until the configuration changes: say so
+         * (once per attempt, so at the reconnect backoff's pace). */
+        cmsg_t *m = consumer_error_msg(NULL, -1, -1, err, "%s: %s", conn_name(conn), reason);
+        if (m)
+            consumer_queue_push(c, m);
+    }
     consumer_kick(c);
     pthread_mutex_unlock(&c->lock);
 }

@@ -103,6 +103,8 @@ typedef struct producer_io {
     bool flushing;
     bool stopped;
     unsigned rand_state;
+    samsa_err_t security_err; /* a connection failed TLS or SASL: fail what waits */
+    char security_reason[512]; /* which broker and why */
 } producer_io_t;
 
 struct samsa_producer {

@@ -653,6 +653,36 @@ static void expire(samsa_producer_t *p, int64_t now, pmsg_queue_t *done)
     }
 }
 
+/* A connection could not be set up securely (wrong credentials, untrusted
+ * certificate, ...): retrying will not help, so every message that is not
+ * on the wire fails now with that error (later messages try again). */
+static void fail_insecure(samsa_producer_t *p, pmsg_queue_t *done)
+{
+    producer_io_t *io = &p->io;
+    samsa_err_t err = io->security_err;
+    io->security_err = SAMSA_ERR_NONE;
+    for (int ti = 0; ti < io->topic_count; ti++) {
+        ptopic_t *t = io->topics[ti];
+        pmsg_t *m;
+        while ((m = pmsg_queue_pop(&t->waiting))) {
+            pmsg_set_error(m, err, "topic %s: %s", m->topic, io->security_reason);
+            pmsg_queue_push(done, m);
+        }
+        for (int32_t pi = 0; pi < t->part_count; pi++) {
+            ppart_t *pp = t->parts[pi];
+            for (pbatch_t *b = pp->batches, *next; b; b = next) {
+                next = b->next;
+                if (!b->in_flight)
+                    batch_fail(p, b, err, "the client", io->security_reason, done);
+            }
+            while ((m = pmsg_queue_pop(&pp->queue))) {
+                pmsg_set_error(m, err, "topic %s [%d]: %s", m->topic, (int)pi, io->security_reason);
+                pmsg_queue_push(done, m);
+            }
+        }
+    }
+}
+
 static int64_t next_wake(samsa_producer_t *p, int64_t now)
 {
     producer_io_t *io = &p->io;
@@ -690,6 +720,8 @@ static void io_round(loop_t *loop, void *opaque)
         place_waiting(p, io->topics[ti], &done);
     }
     expire(p, now, &done);
+    if (io->security_err)
+        fail_insecure(p, &done);
     maybe_init_pid(p, now);
     for (int i = 0; i < 8 && send_round(p, now, &done); i++)
         ;
@@ -706,6 +738,11 @@ static void on_cluster_update(void *owner, samsa_err_t err)
 static void on_conn_event(void *owner, conn_t *c, bool up, samsa_err_t err, const char *reason)
 {
     samsa_producer_t *p = owner;
+    if (!up && conn_err_is_security(err)) {
+        p->io.security_err = err;
+        snprintf(p->io.security_reason, sizeof(p->io.security_reason), "%s: %s", conn_name(c),
+                 reason);
+    }
     io_kick(&p->io);
 }
 
