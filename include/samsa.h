@@ -372,6 +372,19 @@ SAMSA_API void samsa_broker_free(samsa_broker_t *broker);
  * socket.connection.setup.timeout.ms, metadata.max.age.ms
  * (topic.metadata.refresh.interval.ms), receive.message.max.bytes,
  * allow.auto.create.topics.
+ *
+ * Security, for every handle (producer, consumer, admin), with librdkafka's
+ * names: security.protocol (plaintext, ssl, sasl_plaintext, sasl_ssl),
+ * ssl.ca.location (empty: the system's CAs), ssl.certificate.location,
+ * ssl.key.location, ssl.key.password, ssl.endpoint.identification.algorithm
+ * (https, the default, verifies the broker's host name; none),
+ * enable.ssl.certificate.verification, sasl.mechanism (sasl.mechanisms:
+ * PLAIN, SCRAM-SHA-256, SCRAM-SHA-512), sasl.username, sasl.password.
+ * A broker that refuses the login makes delivery reports, admin calls and
+ * consumer poll return SAMSA_ERR_SASL_AUTHENTICATION_FAILED (or
+ * SAMSA_ERR_UNSUPPORTED_SASL_MECHANISM); a failed TLS handshake (untrusted
+ * certificate, host name mismatch, wrong port) SAMSA_ERR__AUTHENTICATION,
+ * each with a message naming the broker and the reason.
  */
 typedef struct samsa_producer samsa_producer_t;
 
@@ -530,8 +543,9 @@ SAMSA_API void samsa_producer_free(samsa_producer_t *p);
  * Properties the admin client knows: bootstrap.servers, client.id,
  * request.timeout.ms, reconnect.backoff.ms, reconnect.backoff.max.ms,
  * socket.connection.setup.timeout.ms, metadata.max.age.ms,
- * retry.backoff.ms, receive.message.max.bytes (producer properties are
- * accepted and ignored).
+ * retry.backoff.ms, receive.message.max.bytes, the security properties
+ * listed for the producer (other producer properties are accepted and
+ * ignored).
  */
 typedef struct samsa_admin samsa_admin_t;
 
