@@ -46,9 +46,10 @@ for src in tests/unit/test_*.c tests/integration/test_*.c; do
         continue
     fi
     log="$log_dir/$name.log"
+    start=$(date +%s)
     "$t" > "$log" 2>&1
     status=$?
-    grep -E '^[0-9]+%: Checks: |:[EF]:' "$log" | sed "s/^/$name: /"
+    grep -E '^[0-9]+%: Checks: |:[EF]:' "$log" | sed "s/^/$name: /;s/\$/ ($(($(date +%s) - start)) s)/"
     count_check_output "$name" "$status" "$log"
 done
 
@@ -65,13 +66,14 @@ for s in tests/scripts/*.sh; do
     name=$(basename "$s" .sh)
     skipped "$name" && continue
     log="$log_dir/$name.log"
+    start=$(date +%s)
     if sh "$s" > "$log" 2>&1; then
         passed=$((passed + 1))
-        echo "$name: passed"
+        echo "$name: passed ($(($(date +%s) - start)) s)"
     else
         failed=$((failed + 1))
         failures="$failures $name"
-        echo "$name: FAILED"
+        echo "$name: FAILED ($(($(date +%s) - start)) s)"
         tail -n 20 "$log" | sed "s/^/  /"
     fi
 done
