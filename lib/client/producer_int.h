@@ -76,6 +76,7 @@ typedef struct ppart {
     pmsg_queue_t queue;      /* messages not yet in a batch */
     pbatch_t *batches, *batches_tail; /* built and not yet acknowledged */
     int in_flight;           /* batches on the wire */
+    int32_t in_flight_node;  /* the broker they went to (valid while in_flight > 0) */
     int32_t next_sequence;
 } ppart_t;
 

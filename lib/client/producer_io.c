@@ -499,6 +499,11 @@ static bool send_round(samsa_producer_t *p, int64_t now, pmsg_queue_t *done)
             }
             if (!conn_can_send(c))
                 continue;
+            /* After a leader change, batches still on their way to the old
+             * leader come back first: sent to the new one meanwhile, later
+             * batches could be written before them. */
+            if (pp->in_flight > 0 && pp->in_flight_node != leader)
+                continue;
             bool has_unsent = false;
             for (pbatch_t *b = pp->batches; b; b = b->next)
                 has_unsent |= !b->in_flight;
@@ -528,6 +533,7 @@ static bool send_round(samsa_producer_t *p, int64_t now, pmsg_queue_t *done)
             req_bytes[idx] += b->data.len + 100;
             b->in_flight = true;
             pp->in_flight++;
+            pp->in_flight_node = leader;
             io->in_flight_batches++;
         }
     }
