@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "base/murmur2.h"
 #include "base/slog.h"
 #include "client/producer_int.h"
@@ -240,8 +241,13 @@ void producer_io_drain(void *opaque)
         return;
     }
     pmsg_queue_t done = {0};
+    int64_t now = clock_mono_ms(); /* linger and delivery.timeout.ms count from here */
+    int64_t wall = clock_wall_ms();
     pmsg_t *m;
     while ((m = pmsg_queue_pop(&in))) {
+        m->enqueued_ms = now;
+        if (!m->timestamp_ms)
+            m->timestamp_ms = wall;
         ptopic_t *t = io_topic(p, m->topic);
         if (!t) {
             pmsg_set_error(m, SAMSA_ERR__NOMEM, "topic %s: out of memory", m->topic);
@@ -755,9 +761,13 @@ void producer_io_shutdown(samsa_producer_t *p)
     free(io->topics);
     io->topics = NULL;
     io->topic_count = 0;
-    for (pmsg_t *m = done.head; m; m = m->next)
+    int64_t wall = clock_wall_ms();
+    for (pmsg_t *m = done.head; m; m = m->next) {
+        if (!m->timestamp_ms) /* never taken by the I/O thread */
+            m->timestamp_ms = wall;
         if (m->err != SAMSA_ERR__DESTROYED)
             pmsg_set_error(m, SAMSA_ERR__DESTROYED, "topic %s: producer closed before delivery",
                            m->topic);
+    }
     producer_report(p, &done);
 }
