@@ -266,11 +266,12 @@ void producer_io_drain(void *opaque)
 static void batch_done(samsa_producer_t *p, pbatch_t *b, int64_t base_offset,
                        int64_t log_append_time_ms, pmsg_queue_t *done)
 {
-    int64_t i = 0;
-    for (pmsg_t *m = b->msgs.head; m; m = m->next, i++) {
-        m->offset = base_offset >= 0 ? base_offset + i : -1;
-        m->result_timestamp_ms = log_append_time_ms >= 0 ? log_append_time_ms : m->timestamp_ms;
-        m->err = SAMSA_ERR_NONE;
+    b->part->seq_confirmed = true;
+    pmsg_t *first = b->msgs.head;
+    if (first) { /* the others are filled in by poll (see pmsg_t) */
+        first->run_count = (uint32_t)b->msgs.count;
+        first->offset = base_offset >= 0 ? base_offset : -1;
+        first->result_timestamp_ms = log_append_time_ms >= 0 ? log_append_time_ms : -1;
     }
     pmsg_queue_concat(done, &b->msgs);
     ppart_remove_batch(b->part, b);
@@ -519,7 +520,12 @@ static bool send_round(samsa_producer_t *p, int64_t now, pmsg_queue_t *done)
                     t->sticky_partition == pi)
                     t->sticky_partition = -1; /* next keyless messages go elsewhere */
             }
-            pbatch_t *b = ppart_next_sendable(pp, p->cfg.max_in_flight, now);
+            /* Until the broker has written a batch of this partition under
+             * our producer id it accepts any first sequence: were the first
+             * batch lost, the ones behind it would be written before its
+             * retry. So the first goes alone; later gaps the broker refuses. */
+            int max_in_flight = idempotent && !pp->seq_confirmed ? 1 : p->cfg.max_in_flight;
+            pbatch_t *b = ppart_next_sendable(pp, max_in_flight, now);
             if (!b)
                 continue;
             preq_t *rq = preq_for(p, &reqs, &nreqs, leader);
@@ -603,8 +609,10 @@ static void on_init_pid(void *opaque, conn_t *c, samsa_err_t err, int16_t versio
     io->producer_epoch = r->producer_epoch;
     io->need_new_pid = false;
     for (int ti = 0; ti < io->topic_count; ti++)
-        for (int32_t pi = 0; pi < io->topics[ti]->part_count; pi++)
+        for (int32_t pi = 0; pi < io->topics[ti]->part_count; pi++) {
             ppart_restamp(io->topics[ti]->parts[pi], io->producer_id, io->producer_epoch);
+            io->topics[ti]->parts[pi]->seq_confirmed = false;
+        }
     slog_debug("producer", "producer id %" PRId64 " epoch %d", io->producer_id,
                (int)io->producer_epoch);
     io_kick(io);
