@@ -493,6 +493,13 @@ static void handle_api_versions(conn_t *c, reader_t *body, int16_t version)
     arena_reset(&c->arena);
     if (proto_decode(api->response, version, proto_api_flexible(api, version), body, &c->arena,
                      &resp)) {
+        if (code == SAMSA_ERR_UNSUPPORTED_VERSION && c->handshake_version > 0) {
+            /* Some brokers (librdkafka's mock) answer a version they do not
+             * speak in a mixed format: start over at v0, which all speak. */
+            c->handshake_version = 0;
+            start_handshake(c);
+            return;
+        }
         disconnect(c, SAMSA_ERR__BAD_MSG, "malformed ApiVersions response");
         return;
     }

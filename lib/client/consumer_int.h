@@ -111,6 +111,7 @@ typedef struct ccommit {
     struct ccommit *next;
     samsa_consumer_t *c;
     int64_t created_ms;      /* monotonic */
+    int64_t retry_at_ms;     /* monotonic: a retried commit waits until then */
     samsa_partition_list_t offsets; /* owned */
     bool sync;               /* an application thread waits on done */
     bool done;

@@ -38,7 +38,8 @@ static int cmp_tp(const void *a, const void *b)
 void offsets_queue_commit(samsa_consumer_t *c, ccommit_t *cm)
 {
     cm->c = c;
-    cm->created_ms = clock_mono_ms();
+    if (!cm->created_ms) /* a retry keeps its first time */
+        cm->created_ms = clock_mono_ms();
     cm->next = NULL;
     ccommit_t **link = &c->commits;
     while (*link)
@@ -94,6 +95,16 @@ static void commit_done(samsa_consumer_t *c, ccommit_t *cm, samsa_err_t err)
 }
 
 /* ---- OffsetCommit ---------------------------------------------------- */
+
+/* Errors after which the same commit may succeed: the coordinator moved,
+ * is loading, or the request was lost. */
+static bool commit_retriable(samsa_err_t e)
+{
+    return e == SAMSA_ERR_NOT_COORDINATOR || e == SAMSA_ERR_COORDINATOR_NOT_AVAILABLE ||
+           e == SAMSA_ERR_COORDINATOR_LOAD_IN_PROGRESS || e == SAMSA_ERR_REQUEST_TIMED_OUT ||
+           e == SAMSA_ERR_NETWORK_EXCEPTION || e == SAMSA_ERR__TRANSPORT ||
+           e == SAMSA_ERR__TIMED_OUT;
+}
 
 typedef struct commit_req {
     ccommit_t *cm;
@@ -184,7 +195,17 @@ static void on_commit(void *opaque, conn_t *conn, samsa_err_t err, int16_t versi
     }
     if (first == SAMSA_ERR_REBALANCE_IN_PROGRESS && c->group.state == GROUP_STABLE)
         c->group.next_heartbeat_ms = 0; /* learn about the rebalance at once */
-    commit_done(c, cm, first);
+    int64_t now = clock_mono_ms();
+    /* A synchronous commit is retried within request.timeout.ms, as Java's
+     * commitSync is; an asynchronous one reports the error (retrying it
+     * could overwrite a later commit of the same partitions). */
+    if (cm->sync && commit_retriable(first) && !c->stopped &&
+        now - cm->created_ms < c->cfg.request_timeout_ms) {
+        cm->retry_at_ms = now + c->cfg.retry_backoff_ms;
+        offsets_queue_commit(c, cm);
+    } else {
+        commit_done(c, cm, first);
+    }
     consumer_kick(c);
     pthread_mutex_unlock(&c->lock);
 }
@@ -367,7 +388,8 @@ void offsets_run(samsa_consumer_t *c, conn_t *conn)
         offsets_commit_positions(c, NULL, 0);
     }
     ccommit_t *cm;
-    while ((cm = c->commits) && (conn || now - cm->created_ms > c->cfg.request_timeout_ms)) {
+    while ((cm = c->commits) && (conn || now - cm->created_ms > c->cfg.request_timeout_ms) &&
+           now >= cm->retry_at_ms) {
         c->commits = cm->next;
         if (conn)
             send_commit(c, conn, cm);

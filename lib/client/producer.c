@@ -140,16 +140,20 @@ static bool queue_has_room(const samsa_producer_t *p, size_t bytes)
 }
 
 /* Copies the message into one allocation (key and value only unless
- * lent). Returns NULL when memory runs out. */
+ * lent). Every field is set here (no zeroing of the copy); enqueued_ms, and
+ * timestamp_ms when the caller gave none, are stamped by the I/O thread
+ * when it takes the message (one clock read for all it takes at once).
+ * Returns NULL when memory runs out. */
 static pmsg_t *msg_new(const samsa_produce_args_t *a, size_t headers_bytes, size_t topic_len)
 {
     bool lend = (a->flags & SAMSA_MSG_F_LEND) != 0;
     size_t size = sizeof(pmsg_t) + a->header_count * sizeof(record_header_t) + headers_bytes +
                   topic_len + 1 + (lend ? 0 : a->key_len + a->value_len);
-    pmsg_t *m = calloc(1, size);
+    pmsg_t *m = malloc(size);
     if (!m)
         return NULL;
     uint8_t *pos = (uint8_t *)(m + 1);
+    m->next = NULL;
     m->headers = a->header_count ? (record_header_t *)pos : NULL;
     m->header_count = a->header_count;
     pos += a->header_count * sizeof(record_header_t);
@@ -160,6 +164,8 @@ static pmsg_t *msg_new(const samsa_produce_args_t *a, size_t headers_bytes, size
         m->headers[i].name = (const char *)pos;
         m->headers[i].name_len = nl;
         pos += nl;
+        m->headers[i].value = NULL;
+        m->headers[i].value_len = 0;
         if (h->value) {
             if (h->value_len)
                 memcpy(pos, h->value, h->value_len);
@@ -171,6 +177,8 @@ static pmsg_t *msg_new(const samsa_produce_args_t *a, size_t headers_bytes, size
     m->topic = (char *)pos;
     memcpy(pos, a->topic, topic_len + 1);
     pos += topic_len + 1;
+    m->key = NULL;
+    m->value = NULL;
     if (lend) {
         m->key = a->key;
         m->value = a->value;
@@ -190,11 +198,15 @@ static pmsg_t *msg_new(const samsa_produce_args_t *a, size_t headers_bytes, size
     m->key_len = a->key_len;
     m->value_len = a->value_len;
     m->partition = a->partition;
-    m->timestamp_ms = a->timestamp_ms ? a->timestamp_ms : clock_wall_ms();
-    m->enqueued_ms = clock_mono_ms();
+    m->timestamp_ms = a->timestamp_ms;
+    m->enqueued_ms = 0;
     m->bytes = size + (lend ? a->key_len + a->value_len : 0);
     m->opaque = a->msg_opaque;
+    m->run_count = 0;
     m->offset = -1;
+    m->result_timestamp_ms = -1;
+    m->err = SAMSA_ERR_NONE;
+    m->errstr = NULL;
     return m;
 }
 
@@ -221,9 +233,13 @@ SAMSA_API samsa_err_t samsa_producer_produce(samsa_producer_t *p, const samsa_pr
     if (!m)
         return SAMSA_ERR__NOMEM;
     samsa_err_t err = SAMSA_ERR_NONE;
-    struct timespec deadline = deadline_in(p->cfg.max_block_ms);
+    struct timespec deadline = {0, 0};
+    bool waited = false;
     pthread_mutex_lock(&p->lock);
     while (!p->closed && !queue_has_room(p, m->bytes)) {
+        if (!waited) /* the clock is read only when the queue is full */
+            deadline = deadline_in(p->cfg.max_block_ms);
+        waited = true;
         if (p->cfg.queue_full_behavior == CLIENT_QUEUE_FULL_ERROR ||
             pthread_cond_timedwait(&p->space_cond, &p->lock, &deadline) == ETIMEDOUT) {
             err = SAMSA_ERR__QUEUE_FULL;
@@ -265,7 +281,9 @@ SAMSA_API int samsa_producer_poll(samsa_producer_t *p, int timeout_ms)
 {
     if (!p)
         return 0;
-    struct timespec deadline = deadline_in(timeout_ms > 0 ? timeout_ms : 0);
+    struct timespec deadline = {0, 0};
+    if (timeout_ms > 0) /* no clock read for the common poll(0) */
+        deadline = deadline_in(timeout_ms);
     pthread_mutex_lock(&p->lock);
     while (!p->reports.head && timeout_ms != 0) {
         if (timeout_ms < 0)
@@ -277,16 +295,32 @@ SAMSA_API int samsa_producer_poll(samsa_producer_t *p, int timeout_ms)
     memset(&p->reports, 0, sizeof(p->reports));
     pthread_mutex_unlock(&p->lock);
     int served = 0;
+    uint32_t run_left = 0; /* messages left in the current delivered run */
+    int64_t run_offset = -1, run_append_ms = -1;
     for (pmsg_t *m = batch.head; m; m = m->next, served++) {
+        if (m->run_count) {
+            run_left = m->run_count;
+            run_offset = m->offset;
+            run_append_ms = m->result_timestamp_ms;
+        }
+        samsa_err_t err = m->err;
+        int64_t offset = -1, timestamp_ms = m->timestamp_ms;
+        if (run_left) {
+            run_left--;
+            err = SAMSA_ERR_NONE;
+            offset = run_offset >= 0 ? run_offset++ : -1;
+            if (run_append_ms >= 0)
+                timestamp_ms = run_append_ms;
+        }
         if (!p->cb.delivery_report)
             continue;
         samsa_delivery_report_t r = {
             .topic = m->topic,
             .partition = m->partition,
-            .offset = m->err ? -1 : m->offset,
-            .timestamp_ms = m->err ? m->timestamp_ms : m->result_timestamp_ms,
-            .err = m->err,
-            .errstr = m->err ? (m->errstr ? m->errstr : samsa_err_str(m->err)) : "",
+            .offset = offset,
+            .timestamp_ms = timestamp_ms,
+            .err = err,
+            .errstr = err ? (m->errstr ? m->errstr : samsa_err_str(err)) : "",
             .key = m->key,
             .key_len = m->key_len,
             .value = m->value,

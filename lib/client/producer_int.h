@@ -42,10 +42,14 @@ typedef struct pmsg {
     int64_t enqueued_ms;     /* monotonic, for delivery.timeout.ms */
     size_t bytes;            /* counted against buffer.memory */
     void *opaque;
-    /* outcome */
-    int64_t offset;
-    int64_t result_timestamp_ms;
-    samsa_err_t err;
+    /* outcome: a delivered batch sets the first of its messages only, so
+     * the I/O thread touches none of the others; poll() gives each of the
+     * run_count messages, in order, offset + its index and
+     * result_timestamp_ms (or, when that is -1, its own timestamp) */
+    uint32_t run_count;      /* 0 but on the first message of a delivered batch */
+    int64_t offset;          /* of the run's first message; -1 unknown (acks=0) */
+    int64_t result_timestamp_ms; /* LogAppendTime of the run, or -1 */
+    samsa_err_t err;         /* failed messages are outside runs */
     char *errstr;            /* malloc'd when err is set; may be NULL if memory ran out */
 } pmsg_t;
 
@@ -76,6 +80,8 @@ typedef struct ppart {
     pmsg_queue_t queue;      /* messages not yet in a batch */
     pbatch_t *batches, *batches_tail; /* built and not yet acknowledged */
     int in_flight;           /* batches on the wire */
+    int32_t in_flight_node;  /* the broker they went to (valid while in_flight > 0) */
+    bool seq_confirmed;      /* idempotence: a batch was acknowledged under the current producer id */
     int32_t next_sequence;
 } ppart_t;
 

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "base/murmur2.h"
 #include "base/slog.h"
 #include "client/producer_int.h"
@@ -240,8 +241,13 @@ void producer_io_drain(void *opaque)
         return;
     }
     pmsg_queue_t done = {0};
+    int64_t now = clock_mono_ms(); /* linger and delivery.timeout.ms count from here */
+    int64_t wall = clock_wall_ms();
     pmsg_t *m;
     while ((m = pmsg_queue_pop(&in))) {
+        m->enqueued_ms = now;
+        if (!m->timestamp_ms)
+            m->timestamp_ms = wall;
         ptopic_t *t = io_topic(p, m->topic);
         if (!t) {
             pmsg_set_error(m, SAMSA_ERR__NOMEM, "topic %s: out of memory", m->topic);
@@ -260,11 +266,12 @@ void producer_io_drain(void *opaque)
 static void batch_done(samsa_producer_t *p, pbatch_t *b, int64_t base_offset,
                        int64_t log_append_time_ms, pmsg_queue_t *done)
 {
-    int64_t i = 0;
-    for (pmsg_t *m = b->msgs.head; m; m = m->next, i++) {
-        m->offset = base_offset >= 0 ? base_offset + i : -1;
-        m->result_timestamp_ms = log_append_time_ms >= 0 ? log_append_time_ms : m->timestamp_ms;
-        m->err = SAMSA_ERR_NONE;
+    b->part->seq_confirmed = true;
+    pmsg_t *first = b->msgs.head;
+    if (first) { /* the others are filled in by poll (see pmsg_t) */
+        first->run_count = (uint32_t)b->msgs.count;
+        first->offset = base_offset >= 0 ? base_offset : -1;
+        first->result_timestamp_ms = log_append_time_ms >= 0 ? log_append_time_ms : -1;
     }
     pmsg_queue_concat(done, &b->msgs);
     ppart_remove_batch(b->part, b);
@@ -499,6 +506,11 @@ static bool send_round(samsa_producer_t *p, int64_t now, pmsg_queue_t *done)
             }
             if (!conn_can_send(c))
                 continue;
+            /* After a leader change, batches still on their way to the old
+             * leader come back first: sent to the new one meanwhile, later
+             * batches could be written before them. */
+            if (pp->in_flight > 0 && pp->in_flight_node != leader)
+                continue;
             bool has_unsent = false;
             for (pbatch_t *b = pp->batches; b; b = b->next)
                 has_unsent |= !b->in_flight;
@@ -508,7 +520,12 @@ static bool send_round(samsa_producer_t *p, int64_t now, pmsg_queue_t *done)
                     t->sticky_partition == pi)
                     t->sticky_partition = -1; /* next keyless messages go elsewhere */
             }
-            pbatch_t *b = ppart_next_sendable(pp, p->cfg.max_in_flight, now);
+            /* Until the broker has written a batch of this partition under
+             * our producer id it accepts any first sequence: were the first
+             * batch lost, the ones behind it would be written before its
+             * retry. So the first goes alone; later gaps the broker refuses. */
+            int max_in_flight = idempotent && !pp->seq_confirmed ? 1 : p->cfg.max_in_flight;
+            pbatch_t *b = ppart_next_sendable(pp, max_in_flight, now);
             if (!b)
                 continue;
             preq_t *rq = preq_for(p, &reqs, &nreqs, leader);
@@ -528,6 +545,7 @@ static bool send_round(samsa_producer_t *p, int64_t now, pmsg_queue_t *done)
             req_bytes[idx] += b->data.len + 100;
             b->in_flight = true;
             pp->in_flight++;
+            pp->in_flight_node = leader;
             io->in_flight_batches++;
         }
     }
@@ -591,8 +609,10 @@ static void on_init_pid(void *opaque, conn_t *c, samsa_err_t err, int16_t versio
     io->producer_epoch = r->producer_epoch;
     io->need_new_pid = false;
     for (int ti = 0; ti < io->topic_count; ti++)
-        for (int32_t pi = 0; pi < io->topics[ti]->part_count; pi++)
+        for (int32_t pi = 0; pi < io->topics[ti]->part_count; pi++) {
             ppart_restamp(io->topics[ti]->parts[pi], io->producer_id, io->producer_epoch);
+            io->topics[ti]->parts[pi]->seq_confirmed = false;
+        }
     slog_debug("producer", "producer id %" PRId64 " epoch %d", io->producer_id,
                (int)io->producer_epoch);
     io_kick(io);
@@ -786,9 +806,13 @@ void producer_io_shutdown(samsa_producer_t *p)
     free(io->topics);
     io->topics = NULL;
     io->topic_count = 0;
-    for (pmsg_t *m = done.head; m; m = m->next)
+    int64_t wall = clock_wall_ms();
+    for (pmsg_t *m = done.head; m; m = m->next) {
+        if (!m->timestamp_ms) /* never taken by the I/O thread */
+            m->timestamp_ms = wall;
         if (m->err != SAMSA_ERR__DESTROYED)
             pmsg_set_error(m, SAMSA_ERR__DESTROYED, "topic %s: producer closed before delivery",
                            m->topic);
+    }
     producer_report(p, &done);
 }

@@ -3,9 +3,10 @@
 # on loopback): build/tests/integration/test_consumer, pointed at it with
 # SAMSA_TEST_KAFKA_BOOTSTRAP, creates topics, produces with samsa's
 # producer and consumes in a group: every message with its key, header and
-# timestamp; two consumers of one group split six partitions and a third
-# joining triggers a rebalance (range, then cooperative-sticky) with no
-# message delivered twice past committed offsets. Kafka is always stopped.
+# timestamp; manual assignment with seeks to an offset, the beginning, a
+# timestamp and the end; two consumers of one group split six partitions and
+# a third joining triggers a rebalance (range, then cooperative-sticky) with
+# no message delivered twice past committed offsets. Kafka is always stopped.
 set -e
 B=${B:-build}
 tmp=$(mktemp -d)
