@@ -120,7 +120,7 @@ $(B)/tests/integration/%: tests/integration/%.c $(STATIC_LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $< $(STATIC_LIB) $(LDFLAGS_ALL) $(CHECK_LIBS) $(DEP_LIBS) $(LIBS_$(notdir $@))
 
-$(B)/tests/bench/%: tests/bench/%.c tests/bench/bench.h $(STATIC_LIB)
+$(B)/tests/bench/%: tests/bench/%.c $(wildcard tests/bench/*.h) $(STATIC_LIB)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(CFLAGS_ALL) -Itests/bench -o $@ $< $(STATIC_LIB) $(LDFLAGS_ALL) $(DEP_LIBS)
