@@ -1,6 +1,8 @@
 #!/bin/sh
 # sasl-ssl.sh: what SASL_SSL (SCRAM-SHA-512 over TLS) costs, measured with
-# `samsa perf produce` (samsa's producer, acks=all, SIZE-byte records):
+# `samsa perf produce` (samsa's producer, acks=all, SIZE-byte records) and
+# `samsa perf consume` (samsa's consumer in a new group reading RECORDS from
+# the beginning; its fetch.nMsg.sec, which leaves out joining the group):
 # records/sec against samsa's broker over PLAINTEXT and over SASL_SSL, and
 # against Apache Kafka 4.4 over both (a KRaft node on loopback started by
 # tests/scripts/client-kafka-sasl.sh --run). Each configuration runs
@@ -14,13 +16,19 @@ records=${SAMSA_BENCH_SASL_RECORDS:-1000000}
 size=${SAMSA_BENCH_SASL_SIZE:-100}
 samsa=$B/bin/samsa
 
-# perf BOOTSTRAP TOPIC [-X k=v...]: records/sec of one run (empty on failure).
+# perf produce|consume BOOTSTRAP TOPIC [-X k=v...]: records/sec of one run
+# (empty on failure).
 perf() {
-    bootstrap=$1 topic=$2
-    shift 2
-    timeout 600 "$samsa" perf produce -b "$bootstrap" -t "$topic" -n "$records" -s "$size" \
-        --acks all "$@" 2>/dev/null | tail -n 1 |
-        sed -n 's/.* records sent, \([0-9]*\)[0-9.]* records\/sec.*/\1/p'
+    mode=$1 bootstrap=$2 topic=$3
+    shift 3
+    if [ "$mode" = produce ]; then
+        timeout 600 "$samsa" perf produce -b "$bootstrap" -t "$topic" -n "$records" -s "$size" \
+            --acks all "$@" 2>/dev/null | tail -n 1 |
+            sed -n 's/.* records sent, \([0-9]*\)[0-9.]* records\/sec.*/\1/p'
+    else
+        timeout 600 "$samsa" perf consume -b "$bootstrap" -t "$topic" -n "$records" "$@" \
+            2>/dev/null | tail -n 1 | awk -F', ' 'NF == 10 { printf "%d\n", $10 }'
+    fi
 }
 
 # best A B: the larger of two measurements (empty when one is missing).
@@ -30,16 +38,24 @@ best() {
     fi
 }
 
-# both PLAIN_BOOTSTRAP SASL_BOOTSTRAP CA USER PASSWORD: "PLAIN SASL" rec/s,
-# each the better of two alternating runs.
+# both MODE PLAIN_BOOTSTRAP SASL_BOOTSTRAP CA USER PASSWORD: "PLAIN SASL"
+# rec/s, each the better of two alternating runs.
 both() {
-    p1=$(perf "$1" bench-plain)
+    mode=$1
+    shift
+    p1=$(perf "$mode" "$1" bench-plain)
     # shellcheck disable=SC2046
-    s1=$(perf "$2" bench-sasl $(sasl_props "$3" "$4" "$5"))
-    p2=$(perf "$1" bench-plain)
+    s1=$(perf "$mode" "$2" bench-sasl $(sasl_props "$3" "$4" "$5"))
+    p2=$(perf "$mode" "$1" bench-plain)
     # shellcheck disable=SC2046
-    s2=$(perf "$2" bench-sasl $(sasl_props "$3" "$4" "$5"))
+    s2=$(perf "$mode" "$2" bench-sasl $(sasl_props "$3" "$4" "$5"))
     echo "$(best "$p1" "$p2") $(best "$s1" "$s2")"
+}
+
+# all PLAIN_BOOTSTRAP SASL_BOOTSTRAP CA USER PASSWORD: "PLAIN SASL" for
+# produce, then for consume (of what produce wrote), on one line.
+all() {
+    echo "$(both produce "$@") $(both consume "$@")"
 }
 
 ratio() { python3 -c "import sys; print('%.2f' % (float(sys.argv[1]) / float(sys.argv[2])))" "$1" "$2"; }
@@ -62,7 +78,7 @@ sasl_props() { # CA USER PASSWORD
 # Inside client-kafka-sasl.sh --run: Kafka over PLAINTEXT and SASL_SSL,
 # written to $1 as "PLAINTEXT SASL_SSL".
 if [ "${1:-}" = --kafka ]; then
-    both "$SAMSA_TEST_KAFKA_PLAINTEXT" "$SAMSA_TEST_KAFKA_SASL_SSL" "$SAMSA_TEST_KAFKA_CA" \
+    all "$SAMSA_TEST_KAFKA_PLAINTEXT" "$SAMSA_TEST_KAFKA_SASL_SSL" "$SAMSA_TEST_KAFKA_CA" \
         "$SAMSA_TEST_KAFKA_USER" "$SAMSA_TEST_KAFKA_PASSWORD" >"$2"
     exit 0
 fi
@@ -110,10 +126,11 @@ plain_addr=$(addr PLAINTEXT)
 sasl_addr=$(addr SASL_SSL)
 
 echo "bench sasl-ssl: $records records of $size bytes, acks=all, SCRAM-SHA-512 over TLS"
-both "$plain_addr" "$sasl_addr" "$dir/certs/ca.pem" bench bench-secret-1 >"$dir/samsa.out"
-read -r samsa_plain samsa_sasl <"$dir/samsa.out"
+all "$plain_addr" "$sasl_addr" "$dir/certs/ca.pem" bench bench-secret-1 >"$dir/samsa.out"
+read -r samsa_plain samsa_sasl samsa_cplain samsa_csasl <"$dir/samsa.out"
 status=0
 line "produce, samsa's broker" SASL_SSL "$samsa_sasl" PLAINTEXT "$samsa_plain" || status=1
+line "consume, samsa's broker" SASL_SSL "$samsa_csasl" PLAINTEXT "$samsa_cplain" || status=1
 
 if ! sh tests/scripts/client-kafka-sasl.sh --run \
     sh "$0" --kafka "$dir/kafka.out" >"$dir/kafka.log" 2>&1; then
@@ -121,8 +138,11 @@ if ! sh tests/scripts/client-kafka-sasl.sh --run \
     tail -n 20 "$dir/kafka.log"
     exit 1
 fi
-read -r kafka_plain kafka_sasl <"$dir/kafka.out"
+read -r kafka_plain kafka_sasl kafka_cplain kafka_csasl <"$dir/kafka.out"
 line "produce, Kafka's broker" SASL_SSL "$kafka_sasl" PLAINTEXT "$kafka_plain" || status=1
+line "consume, Kafka's broker" SASL_SSL "$kafka_csasl" PLAINTEXT "$kafka_cplain" || status=1
 line "produce over SASL_SSL" samsa "$samsa_sasl" Kafka "$kafka_sasl" || status=1
 line "produce over PLAINTEXT" samsa "$samsa_plain" Kafka "$kafka_plain" || status=1
+line "consume over SASL_SSL" samsa "$samsa_csasl" Kafka "$kafka_csasl" || status=1
+line "consume over PLAINTEXT" samsa "$samsa_cplain" Kafka "$kafka_cplain" || status=1
 exit $status
