@@ -11,6 +11,10 @@ for name in "$@"; do
     case $name in
     fuzz_request) cp tests/data/golden/*/*-request.bin "$work"/ 2>/dev/null || true ;;
     fuzz_batch) cp tests/data/batches/*.bin "$work"/ 2>/dev/null || true ;;
+    fuzz_sasl) # a PLAIN message, and SCRAM client-first 0xff client-final
+        printf '\000\000alice\000secret' > "$work/seed-plain"
+        printf '\001n,,n=alice,r=abc\377c=biws,r=abcfuzzserver,p=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=' \
+            > "$work/seed-scram" ;;
     esac
     echo "== fuzzing $name for ${FUZZ_SECONDS}s"
     if ! "$B/$name" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 -max_len=65536 \
