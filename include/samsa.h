@@ -864,7 +864,12 @@ SAMSA_API samsa_err_t samsa_admin_describe_configs(samsa_admin_t *a,
  * back through samsa_consumer_poll() on the application's thread.
  *
  * Properties the consumer knows, beside the connection ones listed for the
- * producer: group.id, partition.assignment.strategy (comma-separated: range,
+ * producer: group.id, group.instance.id (a static member, KIP-345: close
+ * does not leave the group, so that a consumer with the same id coming back
+ * within session.timeout.ms gets its partitions again without a rebalance;
+ * a newer consumer with the id fences this one, which poll reports as
+ * SAMSA_ERR_FENCED_INSTANCE_ID, and it stops taking part in the group),
+ * partition.assignment.strategy (comma-separated: range,
  * roundrobin, cooperative-sticky; default "range,cooperative-sticky"),
  * auto.offset.reset (earliest|latest|none; librdkafka's smallest|largest),
  * enable.auto.commit, auto.commit.interval.ms, session.timeout.ms,

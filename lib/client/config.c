@@ -79,6 +79,7 @@ static const prop_t props[] = {
     {"enable.idempotence", PROP_BOOL, F(enable_idempotence), 0, 0, false},
     {"allow.auto.create.topics", PROP_BOOL, F(auto_create_topics), 0, 0, false},
     {"group.id", PROP_STRING, F(group_id), 0, 0, true},
+    {"group.instance.id", PROP_STRING, F(group_instance_id), 0, 0, true},
     {"partition.assignment.strategy", PROP_STRATEGY, F(assignment_strategy), 0, 0, true},
     {"auto.offset.reset", PROP_RESET, F(auto_offset_reset), 0, 0, true},
     {"enable.auto.commit", PROP_BOOL, F(enable_auto_commit), 0, 0, true},

@@ -52,6 +52,7 @@ typedef struct client_config {
     /* consumer */
     bool consumer;                /* the consumer's properties are known (a consumer's config) */
     char group_id[256];           /* "" without a group */
+    char group_instance_id[256];  /* "": a dynamic member; else static (KIP-345) */
     char assignment_strategy[256]; /* partition.assignment.strategy, comma-separated names */
     int auto_offset_reset;        /* enum client_offset_reset */
     bool enable_auto_commit;

@@ -222,6 +222,9 @@ cmsg_t *consumer_error_msg(const char *topic, int32_t partition, int64_t offset,
 /* Locked: queues an event for poll (takes list). */
 void consumer_event(samsa_consumer_t *c, int type, samsa_err_t err, samsa_partition_list_t *list);
 
+/* group.instance.id for requests: NULL for a dynamic member. */
+const char *group_instance(const samsa_consumer_t *c);
+
 /* Locked: the positions of every partition with one, as a list (for
  * commits). Returns false when memory runs out. */
 bool consumer_positions(samsa_consumer_t *c, samsa_partition_list_t *out);

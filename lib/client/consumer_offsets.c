@@ -112,6 +112,12 @@ typedef struct commit_req {
     char member_id[];
 } commit_req_t;
 
+/* A member's commit names its group.instance.id too. */
+static const char *member_instance(const commit_req_t *r)
+{
+    return r->generation >= 0 ? group_instance(r->cm->c) : NULL;
+}
+
 static samsa_err_t encode_commit(void *opaque, int16_t version, buf_t *out)
 {
     commit_req_t *r = opaque;
@@ -142,7 +148,7 @@ static samsa_err_t encode_commit(void *opaque, int16_t version, buf_t *out)
     req.group_id = pstr(c->cfg.group_id);
     req.generation_id_or_member_epoch = r->generation;
     req.member_id = pstr(r->member_id);
-    req.group_instance_id = pstr(NULL);
+    req.group_instance_id = pstr(member_instance(r));
     req.retention_time_ms = -1;
     req.topics = topics;
     req.topics_count = t + 1;

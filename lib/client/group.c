@@ -245,6 +245,11 @@ static void find_coordinator(samsa_consumer_t *c)
         g->request_in_flight = true;
 }
 
+const char *group_instance(const samsa_consumer_t *c)
+{
+    return c->cfg.group_instance_id[0] ? c->cfg.group_instance_id : NULL;
+}
+
 /* ---- revocation and assignment --------------------------------------- */
 
 static bool list_from_tps(samsa_partition_list_t *out, const assign_tp_t *tps, int n)
@@ -258,6 +263,32 @@ static bool list_from_tps(samsa_partition_list_t *out, const assign_tp_t *tps, i
     bool ok = partition_list_copy(out, &tmp);
     free(items);
     return ok;
+}
+
+/* FENCED_INSTANCE_ID: a newer consumer took this one's group.instance.id.
+ * As in Java, that is fatal for the membership: the application hears it
+ * from poll and the consumer stops taking part in the group (its
+ * partitions are lost; subscribe again to rejoin, which fences the other). */
+static void fenced(samsa_consumer_t *c, conn_t *conn, const char *api)
+{
+    group_t *g = &c->group;
+    consumer_queue_push(c, consumer_error_msg(NULL, -1, -1, SAMSA_ERR_FENCED_INSTANCE_ID,
+                                              "group %s: %s at %s: another consumer joined with "
+                                              "group.instance.id %s; this one left the group",
+                                              c->cfg.group_id, api, conn_name(conn),
+                                              c->cfg.group_instance_id));
+    if (g->owned_count) {
+        samsa_partition_list_t list;
+        if (list_from_tps(&list, g->owned, g->owned_count))
+            consumer_event(c, CEVENT_REVOKED, SAMSA_ERR_NONE, &list);
+    }
+    consumer_parts_remove(c, NULL, 0);
+    free_owned(g);
+    free(g->member_id);
+    g->member_id = NULL;
+    g->generation = -1;
+    g->state = GROUP_NONE;
+    c->subscribed = false;
 }
 
 /* Revokes tps (all owned when tps is NULL): commits their positions and
@@ -405,7 +436,7 @@ static samsa_err_t encode_join(void *opaque, int16_t version, buf_t *out)
     req.session_timeout_ms = c->cfg.session_timeout_ms;
     req.rebalance_timeout_ms = c->cfg.max_poll_interval_ms;
     req.member_id = pstr(c->group.member_id ? c->group.member_id : "");
-    req.group_instance_id = pstr(NULL);
+    req.group_instance_id = pstr(group_instance(c));
     req.protocol_type = pstr(PROTOCOL_TYPE);
     req.protocols = protos;
     req.protocols_count = j->count;
@@ -455,7 +486,7 @@ static samsa_err_t encode_sync(void *opaque, int16_t version, buf_t *out)
     req.group_id = pstr(s->c->cfg.group_id);
     req.generation_id = g->generation;
     req.member_id = pstr(g->member_id ? g->member_id : "");
-    req.group_instance_id = pstr(NULL);
+    req.group_instance_id = pstr(group_instance(s->c));
     req.protocol_type = pstr(PROTOCOL_TYPE);
     req.protocol_name = pstr(g->protocol);
     req.assignments = as;
@@ -491,6 +522,8 @@ static void on_sync(void *opaque, conn_t *conn, samsa_err_t err, int16_t version
                                                       c->cfg.group_id, conn_name(conn)));
             g->state = GROUP_JOIN;
         }
+    } else if (err == SAMSA_ERR_FENCED_INSTANCE_ID) {
+        fenced(c, conn, "SyncGroup");
     } else {
         if (err == SAMSA_ERR_UNKNOWN_MEMBER_ID || err == SAMSA_ERR_ILLEGAL_GENERATION) {
             free(g->member_id);
@@ -637,6 +670,8 @@ static void on_join(void *opaque, conn_t *conn, samsa_err_t err, int16_t version
     } else if (err == SAMSA_ERR_MEMBER_ID_REQUIRED) {
         free(g->member_id);
         g->member_id = pstrdup(resp->member_id);
+    } else if (err == SAMSA_ERR_FENCED_INSTANCE_ID) {
+        fenced(c, conn, "JoinGroup");
     } else if (err) {
         if (err == SAMSA_ERR_UNKNOWN_MEMBER_ID) {
             free(g->member_id);
@@ -711,7 +746,7 @@ static samsa_err_t encode_heartbeat(void *opaque, int16_t version, buf_t *out)
     req.group_id = pstr(c->cfg.group_id);
     req.generation_id = c->group.generation;
     req.member_id = pstr(c->group.member_id ? c->group.member_id : "");
-    req.group_instance_id = pstr(NULL);
+    req.group_instance_id = pstr(group_instance(c));
     return encode(API_HEARTBEAT, version, &req, out);
 }
 
@@ -728,8 +763,9 @@ static void on_heartbeat(void *opaque, conn_t *conn, samsa_err_t err, int16_t ve
     if (g->state == GROUP_STABLE && !c->stopped && c->subscribed) {
         if (err == SAMSA_ERR_REBALANCE_IN_PROGRESS) {
             rejoin(c, false);
-        } else if (err == SAMSA_ERR_UNKNOWN_MEMBER_ID || err == SAMSA_ERR_ILLEGAL_GENERATION ||
-                   err == SAMSA_ERR_FENCED_INSTANCE_ID) {
+        } else if (err == SAMSA_ERR_FENCED_INSTANCE_ID) {
+            fenced(c, conn, "Heartbeat");
+        } else if (err == SAMSA_ERR_UNKNOWN_MEMBER_ID || err == SAMSA_ERR_ILLEGAL_GENERATION) {
             free(g->member_id);
             g->member_id = NULL;
             g->generation = -1;
@@ -790,7 +826,11 @@ bool group_leave(samsa_consumer_t *c)
             consumer_event(c, CEVENT_REVOKED, SAMSA_ERR_NONE, &list);
     }
     bool sent = false;
-    leave_ctx_t *l = member && conn ? malloc(sizeof(*l) + strlen(g->member_id) + 1) : NULL;
+    /* A static member does not leave (KIP-345): its partitions wait for it
+     * to come back within session.timeout.ms, without a rebalance. */
+    leave_ctx_t *l = member && conn && !group_instance(c)
+                         ? malloc(sizeof(*l) + strlen(g->member_id) + 1)
+                         : NULL;
     if (l) {
         l->c = c;
         memcpy(l->member_id, g->member_id, strlen(g->member_id) + 1);

@@ -5,7 +5,9 @@
  * group rebalance once metadata names them, and so does a topic that
  * grows; in both cases every message produced is consumed. And a commit
  * made in the rebalance callback, as partitions are revoked, commits them
- * before they go.
+ * before they go. A static member (group.instance.id) that closes and comes
+ * back takes its partitions again without a rebalance, and one whose id a
+ * newer consumer took hears FENCED_INSTANCE_ID.
  */
 #include <check.h>
 #include <stdio.h>
@@ -57,15 +59,25 @@ static void produce(const char *topic, int32_t first, int32_t last)
     samsa_producer_free(p);
 }
 
-static samsa_consumer_t *consumer_with(const char *group, const samsa_consumer_callbacks_t *cb)
+/* A consumer of group; with cb, auto commit off; with instance, static. */
+static samsa_consumer_t *consumer_static(const char *group, const samsa_consumer_callbacks_t *cb,
+                                         const char *instance)
 {
     const char *keys[] = {"bootstrap.servers", "group.id", "auto.offset.reset",
-                          "heartbeat.interval.ms", "metadata.max.age.ms", "enable.auto.commit"};
-    const char *values[] = {tb.bootstrap, group, "earliest", "100", "300", cb ? "false" : "true"};
+                          "heartbeat.interval.ms", "metadata.max.age.ms", "enable.auto.commit",
+                          "session.timeout.ms", "group.instance.id"};
+    const char *values[] = {tb.bootstrap, group, "earliest", "100", "300", cb ? "false" : "true",
+                            "30000", instance};
     char err[256];
-    samsa_consumer_t *c = samsa_consumer_new_kv(keys, values, 6, cb, err, sizeof(err));
+    samsa_consumer_t *c =
+        samsa_consumer_new_kv(keys, values, instance ? 8 : 7, cb, err, sizeof(err));
     ck_assert_msg(c != NULL, "%s", err);
     return c;
+}
+
+static samsa_consumer_t *consumer_with(const char *group, const samsa_consumer_callbacks_t *cb)
+{
+    return consumer_static(group, cb, NULL);
 }
 
 static samsa_consumer_t *consumer(const char *group) { return consumer_with(group, NULL); }
@@ -183,6 +195,95 @@ START_TEST(commit_in_revoke_callback_commits_before_partitions_go)
 }
 END_TEST
 
+typedef struct moves {
+    int assigned, revoked; /* partitions */
+} moves_t;
+
+static void count_moves(samsa_consumer_t *c, int assigned, const samsa_partition_list_t *l,
+                        void *opaque)
+{
+    moves_t *m = opaque;
+    if (assigned)
+        m->assigned += (int)l->count;
+    else
+        m->revoked += (int)l->count;
+}
+
+/* Polls each consumer with moves ms[i] until every ms[i].assigned reaches
+ * want[i] (60 s at most). */
+static void await_assigned(samsa_consumer_t **cs, moves_t **ms, const int *want, int n)
+{
+    for (int polls = 0;; polls++) {
+        bool done = true;
+        for (int i = 0; i < n; i++) {
+            samsa_message_t *m = samsa_consumer_poll(cs[i], 20);
+            ck_assert_msg(!m || !m->err, "%s", m ? m->errstr : "");
+            samsa_message_free(m);
+            done = done && ms[i]->assigned >= want[i];
+        }
+        if (done)
+            return;
+        ck_assert_msg(polls < 1500, "no assignment");
+    }
+}
+
+START_TEST(static_member_returns_without_rebalance)
+{
+    create_topic("meta-d", 2);
+    const char *topic = "meta-d";
+    moves_t ma = {0, 0}, mb = {0, 0}, ma2 = {0, 0};
+    samsa_consumer_callbacks_t cba = {count_moves, NULL, &ma}, cbb = {count_moves, NULL, &mb},
+                               cba2 = {count_moves, NULL, &ma2};
+    samsa_consumer_t *a = consumer_static("meta-g4", &cba, "member-a");
+    ck_assert_int_eq(samsa_consumer_subscribe(a, &topic, 1), 0);
+    samsa_consumer_t *cs1[] = {a};
+    moves_t *ms1[] = {&ma};
+    int want1[] = {2};
+    await_assigned(cs1, ms1, want1, 1);
+    samsa_consumer_t *b = consumer_with("meta-g4", &cbb);
+    ck_assert_int_eq(samsa_consumer_subscribe(b, &topic, 1), 0);
+    samsa_consumer_t *cs2[] = {a, b};
+    moves_t *ms2[] = {&ma, &mb};
+    int want2[] = {3, 1}; /* a: 2, then 1 of them again; b: 1 */
+    await_assigned(cs2, ms2, want2, 2);
+
+    /* a closes without leaving; its successor takes its partition back */
+    samsa_consumer_close(a);
+    samsa_consumer_free(a);
+    int b_revoked = mb.revoked, b_assigned = mb.assigned;
+    samsa_consumer_t *a2 = consumer_static("meta-g4", &cba2, "member-a");
+    ck_assert_int_eq(samsa_consumer_subscribe(a2, &topic, 1), 0);
+    samsa_consumer_t *cs3[] = {a2, b};
+    moves_t *ms3[] = {&ma2, &mb};
+    int want3[] = {1, 0};
+    await_assigned(cs3, ms3, want3, 2);
+    for (int i = 0; i < 20; i++) /* b keeps polling a while: no rebalance reaches it */
+        samsa_message_free(samsa_consumer_poll(b, 50));
+    ck_assert_int_eq(ma2.assigned, 1);
+    ck_assert_int_eq(mb.revoked, b_revoked);
+    ck_assert_int_eq(mb.assigned, b_assigned);
+
+    /* a third consumer with the same id fences a2 */
+    samsa_consumer_t *a3 = consumer_static("meta-g4", NULL, "member-a");
+    ck_assert_int_eq(samsa_consumer_subscribe(a3, &topic, 1), 0);
+    samsa_err_t fenced = SAMSA_ERR_NONE;
+    for (int polls = 0; fenced == SAMSA_ERR_NONE; polls++) {
+        ck_assert_msg(polls < 1500, "a2 was not fenced");
+        samsa_message_free(samsa_consumer_poll(a3, 10));
+        samsa_message_t *m = samsa_consumer_poll(a2, 10);
+        if (m && m->err)
+            fenced = m->err;
+        samsa_message_free(m);
+    }
+    ck_assert_int_eq(fenced, SAMSA_ERR_FENCED_INSTANCE_ID);
+    samsa_consumer_t *all[] = {a2, a3, b};
+    for (int i = 0; i < 3; i++) {
+        samsa_consumer_close(all[i]);
+        samsa_consumer_free(all[i]);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("consumer_meta");
@@ -192,6 +293,7 @@ int main(void)
     tcase_add_test(tc, committed_before_subscribe);
     tcase_add_test(tc, added_partitions_are_assigned);
     tcase_add_test(tc, commit_in_revoke_callback_commits_before_partitions_go);
+    tcase_add_test(tc, static_member_returns_without_rebalance);
     suite_add_tcase(s, tc);
     return kclient_run(s);
 }
