@@ -32,7 +32,7 @@
 #include "net/loop.h"
 #include "net/sock.h"
 #include "proto/messages.h"
-#include "sec/tls.h"
+#include "net/tls.h"
 
 #define BROKER_MODULE "broker"
 #define BROKER_OFFSETS_TOPIC "__consumer_offsets"

@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "base/slog.h"
-#include "sec/tls.h"
+#include "net/tls.h"
 
 /* K_FIXED: a string whose only accepted value is the default (a behaviour
  * samsa has one of); K_LOG: handed to log_config_set. */

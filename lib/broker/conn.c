@@ -62,7 +62,7 @@
 #include <unistd.h>
 
 #include "base/slog.h"
-#include "sec/tls.h"
+#include "net/tls.h"
 
 #define CONN_MAX_QUEUED 256 /* requests in flight before reading pauses */
 #define CONN_IOV_MAX 64

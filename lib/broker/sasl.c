@@ -6,7 +6,7 @@
  * public functions that manage the file (samsa_broker_user_*).
  *
  * Mechanisms: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (sasl.enabled.mechanisms).
- * The file holds salted SCRAM credentials only (lib/sec/credentials.h); a
+ * The file holds salted SCRAM credentials only (lib/net/credentials.h); a
  * PLAIN password is checked by deriving the user's SCRAM-SHA-512 (else
  * SCRAM-SHA-256) keys again with the stored salt and iterations.
  *
@@ -34,8 +34,8 @@
 
 #include "base/conf.h"
 #include "base/slog.h"
-#include "sec/credentials.h"
-#include "sec/scram.h"
+#include "net/credentials.h"
+#include "net/scram.h"
 
 enum {
     SASL_START = 0,   /* no SaslHandshake yet */

@@ -13,7 +13,7 @@
 #include <strings.h>
 
 #include "proto/compress.h"
-#include "sec/scram.h"
+#include "net/scram.h"
 
 enum prop_type {
     PROP_INT32,

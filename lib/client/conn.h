@@ -32,7 +32,7 @@
 #include "client/config.h"
 #include "net/loop.h"
 #include "samsa.h"
-#include "sec/tls.h"
+#include "net/tls.h"
 
 typedef struct conn conn_t;
 

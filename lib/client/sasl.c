@@ -1,7 +1,7 @@
 /*
  * sasl.c: the client's side of one SASL exchange (see sasl.h): PLAIN in
  * one message, SCRAM-SHA-256/512 in two (client-first, client-final) plus
- * the check of the broker's server-final, on top of lib/sec/scram.h.
+ * the check of the broker's server-final, on top of lib/net/scram.h.
  */
 #include "client/sasl.h"
 
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sec/scram.h"
+#include "net/scram.h"
 
 enum sasl_step {
     STEP_START = 0,  /* nothing sent */

@@ -3,7 +3,7 @@
  * SCRAM-SHA-512) as carried by SaslAuthenticate: which bytes to send next
  * given what the broker sent last, and whether the broker proved itself
  * (SCRAM's server signature). The messages themselves are built and
- * checked by lib/sec/scram.h.
+ * checked by lib/net/scram.h.
  *
  * One exchange per connection attempt; nothing here is thread-safe.
  */

@@ -1,13 +1,13 @@
 /*
  * fuzz_sasl.c: libFuzzer target for what a client sends a broker before it
  * is authenticated: SASL PLAIN messages, SCRAM client-first and
- * client-final messages (lib/sec/scram.c), and the base64 inside them. The
+ * client-final messages (lib/net/scram.c), and the base64 inside them. The
  * first input byte picks the parser; for SCRAM the rest is split at its
  * first 0xff byte into client-first and client-final, and the server runs
  * the exchange with a fixed credential. Nothing may crash, read out of
  * bounds or leak.
  */
-#include "sec/scram.h"
+#include "net/scram.h"
 
 #include <stdlib.h>
 #include <string.h>

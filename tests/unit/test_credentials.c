@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sec/credentials.h"
+#include "net/credentials.h"
 #include "unit.h"
 
 static char dir[64];

@@ -10,7 +10,7 @@
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
 
-#include "sec/scram.h"
+#include "net/scram.h"
 #include "unit.h"
 
 /* RFC 7677, section 3 */

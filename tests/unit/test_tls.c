@@ -12,7 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "sec/tls.h"
+#include "net/tls.h"
 #include "unit.h"
 
 static char cert_dir[64];

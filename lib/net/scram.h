@@ -20,8 +20,8 @@
  * Nothing here keeps global state; every object belongs to its caller and
  * one thread at a time.
  */
-#ifndef SAMSA_SEC_SCRAM_H
-#define SAMSA_SEC_SCRAM_H
+#ifndef SAMSA_NET_SCRAM_H
+#define SAMSA_NET_SCRAM_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -182,4 +182,4 @@ samsa_err_t sasl_plain_build(buf_t *out, const char *user, const char *password)
 /* Zeroes p (the password) in a way the compiler keeps. */
 void sasl_plain_wipe(sasl_plain_t *p);
 
-#endif /* SAMSA_SEC_SCRAM_H */
+#endif /* SAMSA_NET_SCRAM_H */

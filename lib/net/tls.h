@@ -19,8 +19,8 @@
  * The session writes with send(MSG_NOSIGNAL): a peer that went away never
  * raises SIGPIPE in the embedding process.
  */
-#ifndef SAMSA_SEC_TLS_H
-#define SAMSA_SEC_TLS_H
+#ifndef SAMSA_NET_TLS_H
+#define SAMSA_NET_TLS_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -125,4 +125,4 @@ const char *tls_session_version(const tls_session_t *s);
  * a TLS client on a plaintext port in log lines. len >= 3. */
 bool tls_looks_like_client_hello(const unsigned char *data, size_t len);
 
-#endif /* SAMSA_SEC_TLS_H */
+#endif /* SAMSA_NET_TLS_H */

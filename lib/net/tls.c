@@ -6,7 +6,7 @@
  * than OpenSSL's socket BIO: it sends with MSG_NOSIGNAL (no SIGPIPE in an
  * embedding program) and tells a closed peer from a failed socket.
  */
-#include "sec/tls.h"
+#include "net/tls.h"
 
 #include <errno.h>
 #include <stdint.h>

@@ -3,7 +3,7 @@
  * rewriting, and a cache that follows the file's changes (see
  * credentials.h).
  */
-#include "sec/credentials.h"
+#include "net/credentials.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -7,7 +7,7 @@
  * commas, with its length capped at SCRAM_MAX_MESSAGE_BYTES; values are
  * checked before anything is computed from them.
  */
-#include "sec/scram.h"
+#include "net/scram.h"
 
 #include <stdio.h>
 #include <string.h>

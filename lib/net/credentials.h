@@ -12,15 +12,15 @@
  * creds_cache_t keeps a set current with the file (reread when its mtime,
  * size or inode changed), for the broker's loop thread.
  */
-#ifndef SAMSA_SEC_CREDENTIALS_H
-#define SAMSA_SEC_CREDENTIALS_H
+#ifndef SAMSA_NET_CREDENTIALS_H
+#define SAMSA_NET_CREDENTIALS_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include <time.h>
 
-#include "sec/scram.h"
+#include "net/scram.h"
 
 typedef struct creds_entry {
     char user[SCRAM_MAX_NAME_BYTES + 1];
@@ -83,4 +83,4 @@ void creds_cache_free(creds_cache_t *cc);
  * *reloaded says whether the set was replaced (may be NULL). */
 samsa_err_t creds_cache_refresh(creds_cache_t *cc, bool *reloaded, char *errbuf, size_t errlen);
 
-#endif /* SAMSA_SEC_CREDENTIALS_H */
+#endif /* SAMSA_NET_CREDENTIALS_H */
