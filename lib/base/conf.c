@@ -316,6 +316,10 @@ int conf_parse_int64(const char *value, long long min, long long max, long long 
 samsa_err_t conf_arrays(const samsa_conf_t *conf, const char ***keys, const char ***values,
                         size_t *n, char *errstr, size_t errlen)
 {
+    *keys = *values = NULL;
+    *n = 0;
+    if (!conf)
+        return conf_fail(SAMSA_ERR__INVALID_ARG, errstr, errlen, "conf is NULL");
     *n = conf_count(conf);
     *keys = calloc(*n + 1, sizeof(**keys));
     *values = calloc(*n + 1, sizeof(**values));

@@ -46,8 +46,8 @@ samsa_err_t conf_fail(samsa_err_t err, char *errstr, size_t errlen, const char *
 
 /* The properties of conf as two arrays of n keys and n values (pointing
  * into conf), for the constructors that take key/value arrays. The caller
- * frees both arrays (not the strings). Returns SAMSA_ERR__NOMEM with errstr
- * filled when memory runs out. */
+ * frees both arrays (not the strings). Returns SAMSA_ERR__INVALID_ARG
+ * (conf NULL) or SAMSA_ERR__NOMEM with errstr filled, and nothing to free. */
 samsa_err_t conf_arrays(const samsa_conf_t *conf, const char ***keys, const char ***values,
                         size_t *n, char *errstr, size_t errlen);
 

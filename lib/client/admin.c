@@ -291,11 +291,6 @@ SAMSA_API samsa_admin_t *samsa_admin_new_kv(const char *const *keys, const char 
 
 SAMSA_API samsa_admin_t *samsa_admin_new(samsa_conf_t *conf, char *errstr, size_t errlen)
 {
-    if (!conf) {
-        if (errstr && errlen)
-            snprintf(errstr, errlen, "conf is NULL");
-        return NULL;
-    }
     const char **keys, **values;
     size_t n;
     if (conf_arrays(conf, &keys, &values, &n, errstr, errlen))

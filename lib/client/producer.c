@@ -46,11 +46,6 @@ SAMSA_API samsa_producer_t *samsa_producer_new(samsa_conf_t *conf,
                                                const samsa_producer_callbacks_t *callbacks,
                                                char *errstr, size_t errlen)
 {
-    if (!conf) {
-        if (errstr && errlen)
-            snprintf(errstr, errlen, "conf is NULL");
-        return NULL;
-    }
     const char **keys, **values;
     size_t n;
     if (conf_arrays(conf, &keys, &values, &n, errstr, errlen))
