@@ -17,6 +17,7 @@
 
 #include "base/clock.h"
 #include "base/conf.h"
+#include "base/slog.h"
 #include "client/consumer_int.h"
 
 #define TICK_MS 50
@@ -346,12 +347,43 @@ static void on_start(void *opaque)
     pthread_mutex_unlock(&c->lock);
 }
 
+conn_t *consumer_coordinator_conn(samsa_consumer_t *c, int32_t node_id)
+{
+    for (int i = 0; i < c->coordinator_conn_count; i++)
+        if (conn_node_id(c->coordinator_conns[i]) == node_id)
+            return c->coordinator_conns[i];
+    const cluster_broker_t *b = NULL;
+    for (int i = 0; i < c->cluster.broker_count && !b; i++)
+        if (c->cluster.brokers[i].node_id == node_id)
+            b = &c->cluster.brokers[i];
+    if (!b)
+        return NULL;
+    conn_t **grown = realloc(c->coordinator_conns,
+                             sizeof(*grown) * (size_t)(c->coordinator_conn_count + 1));
+    if (!grown)
+        return NULL;
+    c->coordinator_conns = grown;
+    conn_t *conn = conn_new(c->loop, &c->cfg, node_id, b->host, b->port, on_conn_event, c);
+    if (!conn)
+        return NULL;
+    conn_set_tls(conn, c->cluster.tls);
+    c->coordinator_conns[c->coordinator_conn_count++] = conn;
+    return conn;
+}
+
 static void destroy(samsa_consumer_t *c)
 {
     pthread_mutex_lock(&c->lock);
     c->stopped = true;
+    /* pending requests fail now, with the lock held */
+    for (int i = 0; i < c->coordinator_conn_count; i++)
+        conn_free(c->coordinator_conns[i]);
+    free(c->coordinator_conns);
+    c->coordinator_conns = NULL;
+    c->coordinator_conn_count = 0;
+    c->group.coordinator = NULL;
     if (c->cluster.loop)
-        cluster_free(&c->cluster); /* pending requests fail now, with the lock held */
+        cluster_free(&c->cluster);
     consumer_queue_drop(c, NULL);
     cevent_t *e;
     while ((e = c->events_head)) {
@@ -596,6 +628,8 @@ static void release_revoked(samsa_consumer_t *c, const samsa_partition_list_t *l
         cpart_t *p = c->parts[i];
         for (size_t k = 0; !p->removed && k < list->count; k++)
             if (list->items[k].partition == p->partition && !strcmp(list->items[k].topic, p->topic)) {
+                slog_debug("consumer", "released %s-%d at position %lld", p->topic,
+                           (int)p->partition, (long long)p->position);
                 consumer_queue_drop(c, p);
                 p->removed = true;
                 p->version++;

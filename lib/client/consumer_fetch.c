@@ -494,6 +494,8 @@ static void on_committed(samsa_consumer_t *c, void *opaque, samsa_err_t err,
             continue;
         }
         p->committed = tp->offset;
+        slog_debug("consumer", "%s-%d: committed offset %lld", p->topic, (int)p->partition,
+                   (long long)tp->offset);
         if (tp->offset >= 0) {
             p->state = CPART_READY;
             p->fetch_offset = p->position = tp->offset;

@@ -136,9 +136,10 @@ typedef struct group {
     char **matched;            /* subscribed topic names (patterns expanded), sorted */
     int matched_count;
     int32_t coordinator_id;    /* -1 unknown */
-    conn_t *coordinator;       /* owned by the cluster */
+    conn_t *coordinator;       /* one of samsa_consumer.coordinator_conns */
     bool request_in_flight;    /* FindCoordinator, JoinGroup or SyncGroup */
     bool heartbeat_in_flight;
+    int32_t heartbeat_generation; /* the generation the heartbeat in flight named */
     bool rejoin_needed;
     bool leave_wanted;         /* unsubscribed: send LeaveGroup, then forget */
     bool leave_in_flight;
@@ -172,6 +173,11 @@ struct samsa_consumer {
     pthread_mutex_t lock;
     pthread_cond_t cond;        /* messages, events or call results arrived */
     cluster_t cluster;
+    /* Connections of their own to group coordinators (by node id), so that
+     * group and offset requests never wait behind a long-polling Fetch to
+     * the same broker; kept until the consumer is freed. */
+    conn_t **coordinator_conns;
+    int coordinator_conn_count;
     loop_timer_t *tick_timer;
     loop_timer_t *kick_timer;
     bool kick_posted;
@@ -207,6 +213,12 @@ cpart_t *consumer_part_add(samsa_consumer_t *c, const char *topic, int32_t parti
 /* Locked: forgets every partition (or those not in keep when keep is
  * non-NULL), dropping their queued messages. */
 void consumer_parts_remove(samsa_consumer_t *c, const assign_tp_t *keep, int keep_count);
+
+/* Locked, loop thread: the consumer's own connection to broker node_id
+ * for group and offset requests (made on first use from the cluster's
+ * broker address, not yet connected). NULL when the broker is not in the
+ * metadata or memory runs out. */
+conn_t *consumer_coordinator_conn(samsa_consumer_t *c, int32_t node_id);
 
 /* Locked: drops queued messages of p (all when p is NULL). */
 void consumer_queue_drop(samsa_consumer_t *c, const cpart_t *p);
@@ -286,6 +298,13 @@ samsa_err_t group_subscribe(samsa_consumer_t *c, const char *const *topics, size
 /* Locked, loop thread: sends LeaveGroup (once) when a member; true when
  * nothing more is to be waited for. */
 bool group_leave(samsa_consumer_t *c);
+
+/* Locked: the coordinator answered api with UNKNOWN_MEMBER_ID or
+ * ILLEGAL_GENERATION (why) for the member's current generation: the group
+ * went on without this member, so its partitions are lost (dropped at
+ * once, the application told) and it rejoins, under a new member id after
+ * UNKNOWN_MEMBER_ID. */
+void group_lost(samsa_consumer_t *c, samsa_err_t why, const char *api);
 
 /* Locked: forgets the subscription and membership state. */
 void group_reset(samsa_consumer_t *c);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "base/clock.h"
+#include "base/slog.h"
 #include "client/consumer_int.h"
 #include "proto/messages.h"
 
@@ -167,6 +168,7 @@ static void on_commit(void *opaque, conn_t *conn, samsa_err_t err, int16_t versi
     ccommit_t *cm = r->cm;
     samsa_consumer_t *c = cm->c;
     const offset_commit_response_t *resp = resp_;
+    int32_t generation = r->generation;
     free(r);
     pthread_mutex_lock(&c->lock);
     c->commits_in_flight--;
@@ -195,12 +197,21 @@ static void on_commit(void *opaque, conn_t *conn, samsa_err_t err, int16_t versi
     for (size_t i = 0; !first && i < l->count; i++)
         if (l->items[i].err)
             first = l->items[i].err;
+    for (size_t i = 0; slog_enabled(SLOG_DEBUG) && i < l->count; i++)
+        slog_write(SLOG_DEBUG, "consumer", "group %s: commit of %s-%d at %lld: %s",
+                   c->cfg.group_id, l->items[i].topic, (int)l->items[i].partition,
+                   (long long)l->items[i].offset, samsa_err_name(l->items[i].err));
     if (first == SAMSA_ERR_NOT_COORDINATOR || first == SAMSA_ERR_COORDINATOR_NOT_AVAILABLE) {
         c->group.coordinator = NULL;
         c->group.coordinator_id = -1;
     }
     if (first == SAMSA_ERR_REBALANCE_IN_PROGRESS && c->group.state == GROUP_STABLE)
         c->group.next_heartbeat_ms = 0; /* learn about the rebalance at once */
+    if ((first == SAMSA_ERR_UNKNOWN_MEMBER_ID || first == SAMSA_ERR_ILLEGAL_GENERATION) &&
+        generation >= 0 && generation == c->group.generation && c->subscribed && !c->stopped &&
+        (c->group.state == GROUP_STABLE ||
+         (c->group.state == GROUP_JOIN && !c->group.request_in_flight)))
+        group_lost(c, first, "OffsetCommit");
     int64_t now = clock_mono_ms();
     /* A synchronous commit is retried within request.timeout.ms, as Java's
      * commitSync is; an asynchronous one reports the error (retrying it
@@ -222,6 +233,12 @@ static void send_commit(samsa_consumer_t *c, conn_t *conn, ccommit_t *cm)
     /* A member commits with its generation, also while it rejoins: the
      * commit on revocation goes before the JoinGroup that ends it. */
     bool member = c->subscribed && g->member_id && g->member_id[0] && g->generation >= 0;
+    if (member && (g->state == GROUP_SYNC || (g->state == GROUP_JOIN && g->request_in_flight))) {
+        /* As Java's: no commit while a JoinGroup or SyncGroup is under
+         * way (it would wait behind it and then fail) */
+        commit_done(c, cm, SAMSA_ERR_REBALANCE_IN_PROGRESS);
+        return;
+    }
     const char *member_id = member ? g->member_id : "";
     commit_req_t *r = malloc(sizeof(*r) + strlen(member_id) + 1);
     samsa_err_t err = SAMSA_ERR__NOMEM;

@@ -211,7 +211,7 @@ static void on_find(void *opaque, conn_t *conn, samsa_err_t err, int16_t version
     g->request_in_flight = false;
     if (!err)
         err = resp->error_code;
-    conn_t *coord = err ? NULL : cluster_broker_conn(&c->cluster, resp->node_id);
+    conn_t *coord = err ? NULL : consumer_coordinator_conn(c, resp->node_id);
     if (coord) {
         g->coordinator_id = resp->node_id;
         g->coordinator = coord;
@@ -265,6 +265,36 @@ static bool list_from_tps(samsa_partition_list_t *out, const assign_tp_t *tps, i
     return ok;
 }
 
+/* Every partition is gone at once, without a commit (they may be another
+ * member's already): the application hears of the owned ones as revoked
+ * and nothing more of any is delivered. */
+static void drop_all(samsa_consumer_t *c)
+{
+    group_t *g = &c->group;
+    if (g->owned_count) {
+        samsa_partition_list_t list;
+        if (list_from_tps(&list, g->owned, g->owned_count))
+            consumer_event(c, CEVENT_REVOKED, SAMSA_ERR_NONE, &list);
+    }
+    consumer_parts_remove(c, NULL, 0);
+    free_owned(g);
+}
+
+void group_lost(samsa_consumer_t *c, samsa_err_t why, const char *api)
+{
+    group_t *g = &c->group;
+    slog_info("consumer", "group %s: %s: %s; partitions lost, rejoining", c->cfg.group_id, api,
+              samsa_err_name(why));
+    if (why == SAMSA_ERR_UNKNOWN_MEMBER_ID) {
+        free(g->member_id);
+        g->member_id = NULL;
+    }
+    g->generation = -1;
+    drop_all(c);
+    if (g->state == GROUP_STABLE || g->state == GROUP_SYNC)
+        g->state = GROUP_JOIN;
+}
+
 /* FENCED_INSTANCE_ID: a newer consumer took this one's group.instance.id.
  * As in Java, that is fatal for the membership: the application hears it
  * from poll and the consumer stops taking part in the group (its
@@ -277,13 +307,7 @@ static void fenced(samsa_consumer_t *c, conn_t *conn, const char *api)
                                               "group.instance.id %s; this one left the group",
                                               c->cfg.group_id, api, conn_name(conn),
                                               c->cfg.group_instance_id));
-    if (g->owned_count) {
-        samsa_partition_list_t list;
-        if (list_from_tps(&list, g->owned, g->owned_count))
-            consumer_event(c, CEVENT_REVOKED, SAMSA_ERR_NONE, &list);
-    }
-    consumer_parts_remove(c, NULL, 0);
-    free_owned(g);
+    drop_all(c);
     free(g->member_id);
     g->member_id = NULL;
     g->generation = -1;
@@ -324,15 +348,9 @@ static void rejoin(samsa_consumer_t *c, bool lost)
     if (g->state == GROUP_JOIN || g->state == GROUP_SYNC || g->state == GROUP_FIND)
         return;
     if (!assignor_cooperative(g->protocol) || lost) {
-        bool later = false;
-        if (!lost)
-            later = revoke(c, NULL, 0);
-        else if (g->owned_count) {
-            samsa_partition_list_t list;
-            if (list_from_tps(&list, g->owned, g->owned_count))
-                consumer_event(c, CEVENT_REVOKED, SAMSA_ERR_NONE, &list);
-        }
-        if (!later)
+        if (lost)
+            drop_all(c);
+        else if (!revoke(c, NULL, 0))
             consumer_parts_remove(c, NULL, 0);
         free_owned(g);
     }
@@ -368,6 +386,13 @@ static void apply_assignment(samsa_consumer_t *c, const cproto_subscription_t *a
     for (int i = 0; i < g->owned_count; i++)
         if (!owns(a->owned, a->owned_count, g->owned[i].topic, g->owned[i].partition))
             revoked[nr++] = g->owned[i];
+    for (int i = 0; slog_enabled(SLOG_DEBUG) && i < na; i++)
+        slog_write(SLOG_DEBUG, "consumer", "group %s generation %d: assigned %s-%d",
+                   c->cfg.group_id, (int)g->generation, added[i].topic, (int)added[i].partition);
+    for (int i = 0; slog_enabled(SLOG_DEBUG) && i < nr; i++)
+        slog_write(SLOG_DEBUG, "consumer", "group %s generation %d: revoked %s-%d",
+                   c->cfg.group_id, (int)g->generation, revoked[i].topic,
+                   (int)revoked[i].partition);
     bool later = nr && revoke(c, revoked, nr);
     /* the revoked partitions stay until poll releases them, when it does */
     for (int i = 0; later && i < nr; i++)
@@ -525,10 +550,8 @@ static void on_sync(void *opaque, conn_t *conn, samsa_err_t err, int16_t version
     } else if (err == SAMSA_ERR_FENCED_INSTANCE_ID) {
         fenced(c, conn, "SyncGroup");
     } else {
-        if (err == SAMSA_ERR_UNKNOWN_MEMBER_ID || err == SAMSA_ERR_ILLEGAL_GENERATION) {
-            free(g->member_id);
-            g->member_id = NULL;
-        }
+        if (err == SAMSA_ERR_UNKNOWN_MEMBER_ID || err == SAMSA_ERR_ILLEGAL_GENERATION)
+            group_lost(c, err, "SyncGroup");
         if (coordinator_error(err))
             lose_coordinator(c);
         g->state = g->coordinator ? GROUP_JOIN : GROUP_FIND;
@@ -673,10 +696,8 @@ static void on_join(void *opaque, conn_t *conn, samsa_err_t err, int16_t version
     } else if (err == SAMSA_ERR_FENCED_INSTANCE_ID) {
         fenced(c, conn, "JoinGroup");
     } else if (err) {
-        if (err == SAMSA_ERR_UNKNOWN_MEMBER_ID) {
-            free(g->member_id);
-            g->member_id = NULL;
-        }
+        if (err == SAMSA_ERR_UNKNOWN_MEMBER_ID)
+            group_lost(c, err, "JoinGroup");
         if (coordinator_error(err)) {
             lose_coordinator(c);
             g->state = GROUP_FIND;
@@ -728,6 +749,8 @@ static void send_join(samsa_consumer_t *c, conn_t *conn)
                           .opaque = j};
     if (!err)
         err = conn_send(conn, &req);
+    slog_debug("consumer", "group %s: JoinGroup after generation %d owning %d partitions: %s",
+               c->cfg.group_id, (int)g->generation, g->owned_count, samsa_err_name(err));
     if (err) {
         join_ctx_free(j);
         g->retry_at_ms = now_ms(c) + c->cfg.retry_backoff_ms;
@@ -760,16 +783,17 @@ static void on_heartbeat(void *opaque, conn_t *conn, samsa_err_t err, int16_t ve
     g->heartbeat_in_flight = false;
     if (!err)
         err = resp->error_code;
-    if (g->state == GROUP_STABLE && !c->stopped && c->subscribed) {
+    /* Answers about this generation count while it is the member's, also
+     * while it gets ready to rejoin (JoinGroup not yet sent). */
+    bool current = g->heartbeat_generation == g->generation && !c->stopped && c->subscribed &&
+                   (g->state == GROUP_STABLE || (g->state == GROUP_JOIN && !g->request_in_flight));
+    if (current) {
         if (err == SAMSA_ERR_REBALANCE_IN_PROGRESS) {
             rejoin(c, false);
         } else if (err == SAMSA_ERR_FENCED_INSTANCE_ID) {
             fenced(c, conn, "Heartbeat");
         } else if (err == SAMSA_ERR_UNKNOWN_MEMBER_ID || err == SAMSA_ERR_ILLEGAL_GENERATION) {
-            free(g->member_id);
-            g->member_id = NULL;
-            g->generation = -1;
-            rejoin(c, true);
+            group_lost(c, err, "Heartbeat");
         } else if (coordinator_error(err)) {
             lose_coordinator(c);
         }
@@ -981,6 +1005,7 @@ static void heartbeat(samsa_consumer_t *c, conn_t *conn)
                           .on_response = on_heartbeat,
                           .opaque = c};
     if (conn_send(conn, &req) == SAMSA_ERR_NONE) {
+        g->heartbeat_generation = g->generation;
         g->heartbeat_in_flight = true;
         g->next_heartbeat_ms = now + c->cfg.heartbeat_interval_ms;
     }
@@ -1029,7 +1054,12 @@ void group_run(samsa_consumer_t *c)
             free_led(g);
             rejoin(c, false);
         }
-        if (g->state == GROUP_STABLE && conn)
+        /* Java's heartbeat thread goes on while the member gets ready to
+         * rejoin (the application's revocation, its commits), so that the
+         * coordinator does not drop it meanwhile. */
+        bool member = g->member_id && g->generation >= 0;
+        if (conn && member &&
+            (g->state == GROUP_STABLE || (g->state == GROUP_JOIN && !g->request_in_flight)))
             heartbeat(c, conn);
     }
     offsets_run(c, conn);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kclient.h"
 #include "samsa.h"
@@ -65,6 +66,7 @@ static void produce(const char *topic, int first, int n, int partitions, const c
 typedef struct events {
     int assigned_calls, revoked_calls;
     int assigned_now;
+    int revoked_total; /* partitions revoked (or lost) over all calls */
     int commits, commit_errors;
 } events_t;
 
@@ -78,6 +80,7 @@ static void on_rebalance(samsa_consumer_t *c, int assigned, const samsa_partitio
     } else {
         e->revoked_calls++;
         e->assigned_now -= (int)l->count;
+        e->revoked_total += (int)l->count;
     }
 }
 
@@ -239,8 +242,9 @@ static void group_consume(samsa_consumer_t **cs, int nc, int total, bool *seen, 
 static void group_rebalance(const char *strategy)
 {
     char topic[64], group[64];
-    snprintf(topic, sizeof(topic), "grp-%s", strategy);
-    snprintf(group, sizeof(group), "g-%s", strategy);
+    /* names of this process's own: runs may share a broker */
+    snprintf(topic, sizeof(topic), "grp-%s-%d", strategy, (int)getpid());
+    snprintf(group, sizeof(group), "g-%s-%d", strategy, (int)getpid());
     create_topic(topic, 6);
     produce(topic, 0, 60, 6, NULL);
     const char *extra[] = {"enable.auto.commit", "false", "partition.assignment.strategy",
@@ -276,6 +280,61 @@ static void group_rebalance(const char *strategy)
     for (int k = 0; k < 3; k++)
         samsa_consumer_free(cs[k]);
 }
+
+/* Polls each consumer until every one holds want partitions. */
+static void settle(samsa_consumer_t **cs, events_t *ev, int nc, int want)
+{
+    for (int i = 0; i < 1000; i++) {
+        bool done = true;
+        for (int k = 0; k < nc; k++)
+            done = done && ev[k].assigned_now == want;
+        if (done)
+            break;
+        for (int k = 0; k < nc; k++)
+            ck_assert_ptr_null(samsa_consumer_poll(cs[k], 10));
+    }
+    for (int k = 0; k < nc; k++)
+        ck_assert_int_eq(ev[k].assigned_now, want);
+}
+
+/* A member whose application does not poll while it has a partition to
+ * give up (so its revocation waits) for longer than session.timeout.ms
+ * stays in the group: it gives up that one partition only, and the group
+ * settles on two partitions each. */
+START_TEST(member_holding_revocation_past_session_timeout_stays)
+{
+    char topic[64], group[64];
+    snprintf(topic, sizeof(topic), "held-%d", (int)getpid());
+    snprintf(group, sizeof(group), "g-held-%d", (int)getpid());
+    create_topic(topic, 6);
+    produce(topic, 0, 60, 6, NULL);
+    const char *extra[] = {"enable.auto.commit", "false", "partition.assignment.strategy",
+                           "cooperative-sticky", NULL};
+    events_t ev[3] = {{0}};
+    samsa_consumer_t *cs[3];
+    const char *topics[] = {topic};
+    for (int k = 0; k < 2; k++) {
+        cs[k] = consumer(group, &ev[k], extra);
+        ck_assert_int_eq(samsa_consumer_subscribe(cs[k], topics, 1), 0);
+    }
+    bool seen[60] = {0};
+    int per[3] = {0};
+    group_consume(cs, 2, 60, seen, per);
+    settle(cs, ev, 2, 3);
+    int before = ev[0].revoked_total;
+    cs[2] = consumer(group, &ev[2], extra);
+    ck_assert_int_eq(samsa_consumer_subscribe(cs[2], topics, 1), 0);
+    /* cs[0] is not polled for 8 s; its session.timeout.ms is 6 s */
+    for (int i = 0; i < 400; i++) {
+        ck_assert_ptr_null(samsa_consumer_poll(cs[1], 10));
+        ck_assert_ptr_null(samsa_consumer_poll(cs[2], 10));
+    }
+    settle(cs, ev, 3, 2);
+    ck_assert_int_eq(ev[0].revoked_total - before, 1);
+    for (int k = 0; k < 3; k++)
+        samsa_consumer_free(cs[k]);
+}
+END_TEST
 
 START_TEST(group_splits_partitions_and_rebalances_range)
 {
@@ -505,6 +564,7 @@ int main(void)
         tcase_add_test(tk, manual_assign_and_seek);
         tcase_add_test(tk, group_splits_partitions_and_rebalances_range);
         tcase_add_test(tk, group_splits_partitions_and_rebalances_cooperative_sticky);
+        tcase_add_test(tk, member_holding_revocation_past_session_timeout_stays);
         suite_add_tcase(s, tk);
         return kclient_run(s);
     }
@@ -516,6 +576,7 @@ int main(void)
     tcase_add_test(tc, group_splits_partitions_and_rebalances_range);
     tcase_add_test(tc, group_splits_partitions_and_rebalances_roundrobin);
     tcase_add_test(tc, group_splits_partitions_and_rebalances_cooperative_sticky);
+    tcase_add_test(tc, member_holding_revocation_past_session_timeout_stays);
     tcase_add_test(tc, manual_assign_and_seek);
     tcase_add_test(tc, commit_sync_async_committed_position);
     tcase_add_test(tc, auto_commit_and_restart_resume_from_committed);
