@@ -181,6 +181,11 @@ struct partition_log {
     bool gathering;              /* a sync leader waits for appends to join */
     bool flushing;               /* a thread runs an exclusive sync outside the lock */
     bool dir_dirty;              /* files were created or removed since the last sync */
+    /* The clean-shutdown marker was removed at open, not yet durably: the
+     * first append syncs the directory before it writes, so that a crash
+     * after any write finds no marker (and recovers). Opening many
+     * partitions thus costs no directory sync each. */
+    bool marker_unsynced;
     bool failed;                 /* a sync failed: appends refused */
     log_flusher_t *flusher;      /* woken by on-ack appends, or NULL */
 };

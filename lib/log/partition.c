@@ -358,8 +358,9 @@ partition_log_t *partition_log_open(const char *dir, const char *topic, int32_t 
     pl->durable_offset = pl->next_offset;
     pl->last_flush_mono_ms = clock_mono_ms();
     /* What recovery read may still sit only in the page cache: sync it, and
-     * the cuts, before anything new is acknowledged. Then forget the marker
-     * durably, so a crash from here on is recovered. */
+     * the cuts, before anything new is acknowledged. Then forget the marker,
+     * durably before the first append (marker_unsynced), so a crash from
+     * then on is recovered. */
     for (size_t i = 0; i < pl->segment_count && !clean; i++) {
         int e = segment_sync(pl->segments[i], true);
         if (e) {
@@ -369,12 +370,14 @@ partition_log_t *partition_log_open(const char *dir, const char *topic, int32_t 
         }
         pl->segments[i]->sealed_synced = true;
     }
-    if ((clean && unlink(path) != 0) || fsync(pl->dir_fd) != 0) {
+    if ((clean && unlink(path) != 0) || (!clean && fsync(pl->dir_fd) != 0)) {
         log_fail(SAMSA_ERR__STORAGE, errbuf, errlen, "cannot remove %s: %s", path,
                  strerror(errno));
         goto fail;
     }
-    pl->dir_dirty = false;
+    pl->marker_unsynced = clean;
+    if (!clean)
+        pl->dir_dirty = false;
     if (!clean && partition_write_checkpoint(pl, active_segment(pl)->base_offset)) {
         log_fail(SAMSA_ERR__STORAGE, errbuf, errlen, "cannot write %s/%s", pl->dir,
                  LOG_CHECKPOINT_FILE);
@@ -490,6 +493,13 @@ samsa_err_t partition_log_append(partition_log_t *pl, uint8_t *batches, size_t l
         if ((err = roll(pl)) != SAMSA_ERR_NONE)
             goto out;
         seg = active_segment(pl);
+    }
+    if (pl->marker_unsynced) {
+        if (fsync(pl->dir_fd) != 0) {
+            err = log_errno_err(errno);
+            goto out;
+        }
+        pl->marker_unsynced = false;
     }
     if ((err = segment_reserve(seg, &pl->cfg, len)) != SAMSA_ERR_NONE)
         goto out;
