@@ -36,6 +36,7 @@ cpart_t *consumer_part_find(samsa_consumer_t *c, const char *topic, int32_t part
 static void part_start(cpart_t *p, int64_t offset)
 {
     p->version++;
+    p->skip_to = -1;
     p->retry_at_ms = 0;
     if (offset >= 0) {
         p->state = CPART_READY;
@@ -100,9 +101,19 @@ void consumer_parts_remove(samsa_consumer_t *c, const assign_tp_t *keep, int kee
     }
 }
 
-static void msg_unqueue_free(samsa_consumer_t *c, cmsg_t *m)
+/* Locked: m leaves the queue; the last message of its partition out
+ * moves the position past what was skipped after it. */
+static void msg_unqueued(samsa_consumer_t *c, cmsg_t *m)
 {
     c->queued_bytes -= m->bytes;
+    cpart_t *p = m->part;
+    if (p && --p->queued == 0 && p->skip_to > p->position && p->position >= 0)
+        p->position = p->skip_to;
+}
+
+static void msg_unqueue_free(samsa_consumer_t *c, cmsg_t *m)
+{
+    msg_unqueued(c, m);
     samsa_message_free(&m->pub);
 }
 
@@ -133,6 +144,8 @@ void consumer_queue_push(samsa_consumer_t *c, cmsg_t *m)
         c->queue_head = m;
     c->queue_tail = m;
     c->queued_bytes += m->bytes;
+    if (m->part)
+        ((cpart_t *)m->part)->queued++;
     pthread_cond_broadcast(&c->cond);
 }
 
@@ -673,15 +686,15 @@ static cmsg_t *queue_take(samsa_consumer_t *c)
         *link = m->next;
         if (c->queue_tail == m)
             c->queue_tail = prev;
-        c->queued_bytes -= m->bytes;
+        if (p && !stale && !m->pub.err)
+            p->position = m->pub.offset + 1;
+        msg_unqueued(c, m);
         if (stale) {
             samsa_message_free(&m->pub);
             continue;
         }
         m->next = NULL;
         m->part = NULL;
-        if (p && !m->pub.err)
-            p->position = m->pub.offset + 1;
         return m;
     }
     return NULL;

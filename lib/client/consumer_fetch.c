@@ -341,15 +341,103 @@ static cmsg_t *make_msg(const cpart_t *p, uint32_t version, const batch_t *b, co
     return m;
 }
 
+/* read_committed: the aborted transactions a Fetch answer lists for a
+ * partition, walked along its batches in offset order. A producer's
+ * transactional batches are dropped from the first offset of its aborted
+ * transaction until the ABORT marker that ends it. */
+typedef struct aborted {
+    fetch_response_aborted_transaction_t *txns; /* sorted by first_offset */
+    int count, next;
+    int64_t *pids; /* producers inside an aborted transaction */
+    int pid_count;
+} aborted_t;
+
+static int cmp_aborted(const void *a, const void *b)
+{
+    int64_t x = ((const fetch_response_aborted_transaction_t *)a)->first_offset;
+    int64_t y = ((const fetch_response_aborted_transaction_t *)b)->first_offset;
+    return x < y ? -1 : x > y;
+}
+
+/* false when memory runs out */
+static bool aborted_init(aborted_t *a, const fetch_response_partition_data_t *pd)
+{
+    memset(a, 0, sizeof(*a));
+    if (pd->aborted_transactions_count <= 0)
+        return true;
+    size_t n = (size_t)pd->aborted_transactions_count;
+    a->txns = malloc(n * sizeof(*a->txns));
+    a->pids = malloc(n * sizeof(*a->pids));
+    if (!a->txns || !a->pids)
+        return false;
+    memcpy(a->txns, pd->aborted_transactions, n * sizeof(*a->txns));
+    qsort(a->txns, n, sizeof(*a->txns), cmp_aborted);
+    a->count = (int)n;
+    return true;
+}
+
+static void aborted_free(aborted_t *a)
+{
+    free(a->txns);
+    free(a->pids);
+}
+
+static int aborted_find(const aborted_t *a, int64_t pid)
+{
+    for (int i = 0; i < a->pid_count; i++)
+        if (a->pids[i] == pid)
+            return i;
+    return -1;
+}
+
+/* Whether transactional batch b was aborted (a control batch: whether
+ * its producer is inside an aborted transaction). */
+static bool aborted_batch(aborted_t *a, const batch_t *b)
+{
+    while (a->next < a->count && a->txns[a->next].first_offset <= batch_last_offset(b)) {
+        int64_t pid = a->txns[a->next++].producer_id;
+        if (aborted_find(a, pid) < 0)
+            a->pids[a->pid_count++] = pid;
+    }
+    return aborted_find(a, b->header.producer_id) >= 0;
+}
+
+/* A control batch: an ABORT marker ends its producer's aborted
+ * transaction. */
+static void aborted_marker(aborted_t *a, const batch_t *b, size_t scratch_max)
+{
+    if (!aborted_batch(a, b))
+        return;
+    buf_t scratch;
+    buf_init(&scratch, scratch_max);
+    record_iter_t ri;
+    record_t rec;
+    if (record_iter_init(&ri, b, &scratch, scratch_max) == SAMSA_ERR_NONE &&
+        record_iter_next(&ri, &rec) && rec.key && rec.key_len >= 4 &&
+        be16_load((const uint8_t *)rec.key + 2) == 0 /* ABORT */) {
+        int i = aborted_find(a, b->header.producer_id);
+        if (i >= 0)
+            a->pids[i] = a->pids[--a->pid_count];
+    }
+    record_iter_free(&ri);
+    buf_free(&scratch);
+}
+
 /* Turns one partition's records into messages from p->fetch_offset on,
- * advancing it past every complete batch. */
-static void take_records(samsa_consumer_t *c, cpart_t *p, const proto_records_t *records,
+ * advancing it past every complete batch; with read_committed, drops
+ * what pd names as aborted. */
+static void take_records(samsa_consumer_t *c, cpart_t *p, const fetch_response_partition_data_t *pd,
                          const char *where)
 {
+    const proto_records_t *records = &pd->records;
     if (!records->data || records->len <= 0)
         return;
-    cchunk_t *chunk = malloc(sizeof(*chunk) + (size_t)records->len);
+    static const fetch_response_partition_data_t none;
+    aborted_t ab;
+    bool ab_ok = aborted_init(&ab, c->cfg.read_committed ? pd : &none);
+    cchunk_t *chunk = ab_ok ? malloc(sizeof(*chunk) + (size_t)records->len) : NULL;
     if (!chunk) {
+        aborted_free(&ab);
         report(c, consumer_error_msg(p->topic, p->partition, p->fetch_offset, SAMSA_ERR__NOMEM,
                                      "%s [%d]: no memory for fetched records", p->topic,
                                      (int)p->partition));
@@ -368,6 +456,12 @@ static void take_records(samsa_consumer_t *c, cpart_t *p, const proto_records_t 
         if (batch_last_offset(&b) < p->fetch_offset)
             continue;
         if (batch_is_control(&b)) {
+            if (ab.count)
+                aborted_marker(&ab, &b, (size_t)c->cfg.max_response_bytes * 4);
+            p->fetch_offset = batch_last_offset(&b) + 1;
+            continue;
+        }
+        if (ab.count && batch_is_transactional(&b) && aborted_batch(&ab, &b)) {
             p->fetch_offset = batch_last_offset(&b) + 1;
             continue;
         }
@@ -416,7 +510,11 @@ static void take_records(samsa_consumer_t *c, cpart_t *p, const proto_records_t 
                                      samsa_err_str(err)));
         p->state = CPART_FAILED;
     }
+    p->skip_to = p->fetch_offset;
+    if (p->queued == 0 && p->position >= 0 && p->position < p->skip_to)
+        p->position = p->skip_to;
     cchunk_release(chunk);
+    aborted_free(&ab);
 }
 
 static void on_fetch(void *opaque, conn_t *conn, samsa_err_t err, int16_t version,
@@ -442,7 +540,7 @@ static void on_fetch(void *opaque, conn_t *conn, samsa_err_t err, int16_t versio
             int16_t pe = pd->error_code;
             if (pe == SAMSA_ERR_NONE) {
                 p->high_watermark = pd->high_watermark;
-                take_records(c, p, &pd->records, conn_name(conn));
+                take_records(c, p, pd, conn_name(conn));
             } else if (pe == SAMSA_ERR_OFFSET_OUT_OF_RANGE) {
                 char why[128];
                 snprintf(why, sizeof(why), "offset %" PRId64 " is out of range at %s",

@@ -80,6 +80,11 @@ typedef struct cpart {
     uint32_t version;        /* bumped by seeks: older fetched messages are dropped */
     int64_t fetch_offset;    /* next offset to fetch */
     int64_t position;        /* next offset poll returns; -1 unknown */
+    /* The fetch offset after the last records taken in this version (-1
+     * none): once no message of the partition waits in the queue, the
+     * position moves there, past control batches and aborted ones. */
+    int64_t skip_to;
+    int queued;              /* messages of the partition in the queue */
     int64_t committed;       /* last committed offset known, -1 none */
     int32_t leader_epoch;
     int64_t high_watermark;
