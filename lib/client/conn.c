@@ -20,6 +20,7 @@
 #include "base/arena.h"
 #include "base/slog.h"
 #include "client/sasl.h"
+#include "net/resolve.h"
 #include "proto/codec.h"
 #include "proto/messages.h"
 
@@ -52,6 +53,7 @@ struct conn {
 
     enum conn_state state;
     int fd;
+    resolve_t *resolving;    /* CONN_CONNECTING: the host name is being resolved */
     int addr_index;          /* which resolved address the next attempt uses */
     int addr_count;          /* addresses host:port resolved to last time */
     int failures;            /* consecutive failed attempts, for the backoff */
@@ -163,6 +165,8 @@ static void sasl_end(conn_t *c)
 static void disconnect(conn_t *c, samsa_err_t err, const char *reason)
 {
     bool was_up = c->state == CONN_UP;
+    resolve_cancel(c->resolving);
+    c->resolving = NULL;
     if (c->tls) {
         if (was_up)
             tls_shutdown(c->tls);
@@ -838,17 +842,12 @@ static void on_io(loop_t *loop, int fd, int events, void *opaque)
         pump(c);
 }
 
-/* Resolves host:port and starts a non-blocking connect to the next address. */
-static void start_connect(conn_t *c)
+/* host:port resolved (res, owned here) or not (gai): starts a non-blocking
+ * connect to the next address. */
+static void on_resolved(void *opaque, struct addrinfo *res, int gai)
 {
-    char port[16];
-    snprintf(port, sizeof(port), "%d", c->port);
-    struct addrinfo hints = {0}, *res = NULL;
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    c->state = CONN_CONNECTING;
-    c->connect_deadline_ms = loop_now_ms(c->loop) + c->cfg->connect_timeout_ms;
-    int gai = getaddrinfo(c->host, port, &hints, &res);
+    conn_t *c = opaque;
+    c->resolving = NULL;
     if (gai || !res) {
         char why[300];
         snprintf(why, sizeof(why), "cannot resolve %s: %s", c->host, gai_strerror(gai));
@@ -886,6 +885,17 @@ static void start_connect(conn_t *c)
         return;
     }
     c->fd = fd;
+}
+
+/* Resolves host:port, off the loop for a name (see resolve.h), within
+ * the connect timeout, then connects (on_resolved). */
+static void start_connect(conn_t *c)
+{
+    c->state = CONN_CONNECTING;
+    c->connect_deadline_ms = loop_now_ms(c->loop) + c->cfg->connect_timeout_ms;
+    resolve_t *r = resolve_start(c->loop, c->host, c->port, on_resolved, c);
+    if (r) /* else on_resolved ran already */
+        c->resolving = r;
 }
 
 void conn_connect(conn_t *c)
