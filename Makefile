@@ -35,7 +35,7 @@ endif
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wstrict-prototypes
 CFLAGS_ALL := -std=gnu11 $(OPT) $(WARN) -fPIC -pthread -D_GNU_SOURCE -Iinclude -Ilib $(SANFLAGS) $(CFLAGS)
 LIB_CFLAGS := $(CFLAGS_ALL) -fvisibility=hidden -DSAMSA_BUILDING
-DEP_LIBS := -lssl -lcrypto -lzstd -llz4 -lz -lsnappy -lpthread -lm
+DEP_LIBS := -lssl -lcrypto -lzstd -llz4 -lz -lpthread -lm
 LDFLAGS_ALL := -pthread $(SANFLAGS) $(LDFLAGS)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
 
@@ -56,6 +56,9 @@ EXAMPLE_BINS := $(EXAMPLE_SRCS:examples/%.c=$(B)/examples/%)
 # Extra libraries of one program, named after it: LIBS_<name> := -l...
 LIBS_pageviews := -lsqlite3
 LIBS_test_client_mock := -lrdkafka
+# the snappy library checks samsa's own snappy codec, in tests only
+LIBS_test_compress := -lsnappy
+LIBS_test_snappy := -lsnappy
 TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(B)/tests/tools/%)
 
@@ -113,7 +116,7 @@ $(B)/examples/%: examples/%.c include/samsa.h $(B)/lib/libsamsa.so
 $(B)/tests/unit/%: tests/unit/%.c $(UNIT_HELPERS) $(STATIC_LIB)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(UNIT_HELPERS) $(STATIC_LIB) $(LDFLAGS_ALL) $(CHECK_LIBS) $(DEP_LIBS)
+	$(Q)$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(UNIT_HELPERS) $(STATIC_LIB) $(LDFLAGS_ALL) $(CHECK_LIBS) $(DEP_LIBS) $(LIBS_$(notdir $@))
 
 $(B)/tests/integration/%: tests/integration/%.c $(STATIC_LIB)
 	@mkdir -p $(@D)

@@ -13,11 +13,12 @@
 
 #include <lz4frame.h>
 #include <lz4hc.h>
-#include <snappy-c.h>
 #include <string.h>
 #include <zlib.h>
 #include <zstd.h>
 #include <zstd_errors.h>
+
+#include "proto/snappy.h"
 
 /* First output chunk of a streaming decode, and the largest one asked for
  * at once (the buffer itself still grows by doubling). */
@@ -110,8 +111,7 @@ done:
 static samsa_err_t snappy_encode(const uint8_t *in, size_t in_len, buf_t *out)
 {
     size_t blocks = (in_len + XERIAL_BLOCK_BYTES - 1) / XERIAL_BLOCK_BYTES;
-    size_t bound = XERIAL_HEADER_BYTES + blocks * (4 + snappy_max_compressed_length(
-                                                           XERIAL_BLOCK_BYTES));
+    size_t bound = XERIAL_HEADER_BYTES + blocks * (4 + snappy_block_bound(XERIAL_BLOCK_BYTES));
     samsa_err_t err = out_reserve(out, bound);
     if (err)
         return err;
@@ -122,10 +122,7 @@ static samsa_err_t snappy_encode(const uint8_t *in, size_t in_len, buf_t *out)
         size_t n = in_len - off < XERIAL_BLOCK_BYTES ? in_len - off : XERIAL_BLOCK_BYTES;
         uint8_t *len_at = out->data + out->len;
         out->len += 4;
-        size_t clen = out->cap - out->len;
-        if (snappy_compress((const char *)in + off, n, (char *)out->data + out->len, &clen) !=
-            SNAPPY_OK)
-            return SAMSA_ERR__COMPRESSION;
+        size_t clen = snappy_block_compress(in + off, n, out->data + out->len);
         be32_store(len_at, (uint32_t)clen);
         out->len += clen;
     }
@@ -387,19 +384,15 @@ static samsa_err_t snappy_raw_decode(const uint8_t *in, size_t in_len, buf_t *ou
                                      size_t max_out)
 {
     size_t n;
-    if (snappy_uncompressed_length((const char *)in, in_len, &n) != SNAPPY_OK)
+    if (!snappy_block_length(in, in_len, &n))
         return SAMSA_ERR__COMPRESSION;
     if (n > max_out) /* corrupt data is reported as such, not as too large */
-        return snappy_validate_compressed_buffer((const char *)in, in_len) == SNAPPY_OK
-                   ? SAMSA_ERR__MSG_TOO_LARGE
-                   : SAMSA_ERR__COMPRESSION;
-    samsa_err_t err = out_reserve(out, n);
+        return snappy_block_decompress(in, in_len, NULL, n) ? SAMSA_ERR__MSG_TOO_LARGE
+                                                             : SAMSA_ERR__COMPRESSION;
+    samsa_err_t err = n ? out_reserve(out, n) : SAMSA_ERR_NONE;
     if (err)
         return err;
-    size_t got = n;
-    char empty; /* an empty block still gets a valid destination */
-    char *dst = n ? (char *)out->data + out->len : &empty;
-    if (snappy_uncompress((const char *)in, in_len, dst, &got) != SNAPPY_OK || got != n)
+    if (!snappy_block_decompress(in, in_len, n ? out->data + out->len : NULL, n))
         return SAMSA_ERR__COMPRESSION;
     out->len += n;
     return SAMSA_ERR_NONE;

@@ -14,7 +14,7 @@ for f in lib/libsamsa.a lib/libsamsa.so lib/libsamsa.so.0 include/samsa.h lib/pk
 done
 [ "$(readlink "$root/lib/libsamsa.so")" = libsamsa.so.0 ] || { echo "bad libsamsa.so link"; exit 1; }
 private=$(grep '^Libs.private:' "$root/lib/pkgconfig/samsa.pc")
-for l in -lssl -lcrypto -lzstd -llz4 -lz -lsnappy; do
+for l in -lssl -lcrypto -lzstd -llz4 -lz; do
     echo " $private " | grep -q -- " $l " || { echo "Libs.private lacks $l"; exit 1; }
 done
 
