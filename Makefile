@@ -99,10 +99,13 @@ $(B)/samsa.pc: pkgconfig/samsa.pc.in include/samsa.h
 	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
 
-$(SAMSA_BIN): $(PROG_OBJS) $(SHARED_LIB)
+# The command carries the library in itself: a process that loads no
+# libsamsa.so pages in only the code it runs, which shortens a cold start
+# (the broker's start to its first answer) by several milliseconds.
+$(SAMSA_BIN): $(PROG_OBJS) $(STATIC_LIB)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) -o $@ $(PROG_OBJS) -L$(B)/lib -lsamsa -Wl,-rpath,'$$ORIGIN/../lib' $(LDFLAGS_ALL)
+	$(Q)$(CC) -o $@ $(PROG_OBJS) $(STATIC_LIB) $(LDFLAGS_ALL) $(DEP_LIBS)
 
 # Examples use the public header only, like any program outside the tree.
 examples: $(EXAMPLE_BINS)
