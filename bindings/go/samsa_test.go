@@ -386,6 +386,11 @@ func TestRebalanceHandler(t *testing.T) {
 	var assigned, revoked atomic.Int32
 	c := newConsumer(t, cfg,
 		samsa.WithRebalanceHandler(func(c *samsa.Consumer, e samsa.RebalanceEvent) {
+			if e.Assigned && revoked.Load() > 0 {
+				// the rebalance c2 starts may end within the same poll,
+				// giving c nothing or the partition again
+				return
+			}
 			if len(e.Partitions) != 1 || e.Partitions[0].Topic != topic {
 				handlerErr = fmt.Errorf("event %+v", e)
 			}
