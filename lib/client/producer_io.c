@@ -208,6 +208,9 @@ static void place_waiting(samsa_producer_t *p, ptopic_t *t, pmsg_queue_t *done)
     }
     if (!sync_partitions(t))
         return;
+    producer_io_t *io = &p->io;
+    bool idempotent = p->cfg.enable_idempotence;
+    bool can_build = !idempotent || (io->producer_id >= 0 && !io->need_new_pid);
     pmsg_t *m;
     while ((m = pmsg_queue_pop(&t->waiting))) {
         bool sticky = m->partition < 0 && !m->key && !p->cb.partitioner;
@@ -216,10 +219,16 @@ static void place_waiting(samsa_producer_t *p, ptopic_t *t, pmsg_queue_t *done)
             continue;
         }
         ppart_t *pp = t->parts[m->partition];
-        pmsg_queue_push(&pp->queue, m);
+        ppart_enqueue(pp, m);
         /* A batch's worth went to the sticky partition: move on (KIP-794). */
         if (sticky && pp->queue.bytes >= (size_t)p->cfg.batch_size_bytes)
             t->sticky_partition = -1;
+        /* A full batch waits: build it now, while its messages are in the
+         * cache (built later, from a queue that grew past the cache, each
+         * message is a miss, and with several partitions an unordered one). */
+        if (can_build && ppart_full(pp, &p->cfg))
+            ppart_build_batch(pp, &p->cfg, idempotent ? io->producer_id : -1,
+                              io->producer_epoch, done);
     }
 }
 
@@ -270,6 +279,8 @@ static void batch_done(samsa_producer_t *p, pbatch_t *b, int64_t base_offset,
     pmsg_t *first = b->msgs.head;
     if (first) { /* the others are filled in by poll (see pmsg_t) */
         first->run_count = (uint32_t)b->msgs.count;
+        first->run_msgs = b->msgv;
+        b->msgv = NULL;
         first->offset = base_offset >= 0 ? base_offset : -1;
         first->result_timestamp_ms = log_append_time_ms >= 0 ? log_append_time_ms : -1;
     }
@@ -669,6 +680,8 @@ static void expire(samsa_producer_t *p, int64_t now, pmsg_queue_t *done)
                                "not delivered within delivery.timeout.ms", done);
             }
             expire_queue(&pp->queue, now, "no leader available", pi, done, &p->cfg);
+            if (!pp->queue.head)
+                pp->queue_record_bytes = 0;
         }
     }
 }
@@ -699,6 +712,7 @@ static void fail_insecure(samsa_producer_t *p, pmsg_queue_t *done)
                 pmsg_set_error(m, err, "topic %s [%d]: %s", m->topic, (int)pi, io->security_reason);
                 pmsg_queue_push(done, m);
             }
+            pp->queue_record_bytes = 0;
         }
     }
 }
