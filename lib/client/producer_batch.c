@@ -201,6 +201,14 @@ samsa_err_t ppart_build_batch(ppart_t *pp, const client_config_t *cfg, int64_t p
     return SAMSA_ERR_NONE;
 }
 
+pbatch_t *ppart_first_unsent(const ppart_t *pp)
+{
+    for (pbatch_t *b = pp->batches; b; b = b->next)
+        if (!b->in_flight)
+            return b;
+    return NULL;
+}
+
 pbatch_t *ppart_next_sendable(const ppart_t *pp, int max_in_flight, int64_t now_ms)
 {
     bool older_in_flight = false;

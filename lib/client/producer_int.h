@@ -176,6 +176,10 @@ int64_t ppart_ready_at(const ppart_t *pp, const client_config_t *cfg);
 samsa_err_t ppart_build_batch(ppart_t *pp, const client_config_t *cfg, int64_t producer_id,
                               int16_t producer_epoch, pmsg_queue_t *failed);
 
+/* The oldest batch of pp not in flight, or NULL; it walks only the batches
+ * in flight before it. */
+pbatch_t *ppart_first_unsent(const ppart_t *pp);
+
 /* The batch of pp that may be sent now, or NULL: the oldest one not in
  * flight, provided that fewer than max_in_flight are, its retry backoff is
  * over and, when it is a retry, nothing older is still in flight (so that

@@ -522,10 +522,7 @@ static bool send_round(samsa_producer_t *p, int64_t now, pmsg_queue_t *done)
              * batches could be written before them. */
             if (pp->in_flight > 0 && pp->in_flight_node != leader)
                 continue;
-            bool has_unsent = false;
-            for (pbatch_t *b = pp->batches; b; b = b->next)
-                has_unsent |= !b->in_flight;
-            if (!has_unsent && ppart_ready(pp, &p->cfg, now, io->flushing)) {
+            if (!ppart_first_unsent(pp) && ppart_ready(pp, &p->cfg, now, io->flushing)) {
                 if (ppart_build_batch(pp, &p->cfg, idempotent ? io->producer_id : -1,
                                       io->producer_epoch, done) == SAMSA_ERR_NONE &&
                     t->sticky_partition == pi)
@@ -673,9 +670,13 @@ static void expire(samsa_producer_t *p, int64_t now, pmsg_queue_t *done)
         expire_queue(&t->waiting, now, "no metadata for the topic", -1, done, &p->cfg);
         for (int32_t pi = 0; pi < t->part_count; pi++) {
             ppart_t *pp = t->parts[pi];
+            /* Batches are in the order of their first messages: the
+             * first that is still in time ends the search. */
             for (pbatch_t *b = pp->batches, *next; b; b = next) {
                 next = b->next;
-                if (!b->in_flight && b->first_enqueued_ms + p->cfg.delivery_timeout_ms <= now)
+                if (b->first_enqueued_ms + p->cfg.delivery_timeout_ms > now)
+                    break;
+                if (!b->in_flight)
                     batch_fail(p, b, SAMSA_ERR__TIMED_OUT, "the client",
                                "not delivered within delivery.timeout.ms", done);
             }
@@ -728,9 +729,10 @@ static int64_t next_wake(samsa_producer_t *p, int64_t now)
             int64_t at = ppart_ready_at(pp, &p->cfg);
             if (at < due && at > now)
                 due = at;
-            for (pbatch_t *b = pp->batches; b; b = b->next)
-                if (!b->in_flight && b->attempts && b->retry_at_ms < due && b->retry_at_ms > now)
-                    due = b->retry_at_ms;
+            /* Only the oldest unsent batch may go next (ppart_next_sendable). */
+            pbatch_t *b = ppart_first_unsent(pp);
+            if (b && b->attempts && b->retry_at_ms < due && b->retry_at_ms > now)
+                due = b->retry_at_ms;
         }
     }
     return due;
