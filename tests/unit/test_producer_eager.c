@@ -23,37 +23,43 @@
 #include <string.h>
 #include <unistd.h>
 
-static pmsg_t *msg(const char *value, int64_t enqueued_ms)
+/* A message of the given value as produce() leaves it (lent: the value
+ * points at a static string), queued on pp. */
+static pmsg_t *enqueue(ppart_t *pp, const char *value, int64_t at_ms)
 {
-    pmsg_t *m = calloc(1, sizeof(*m) + strlen(value) + 1);
+    pmsg_t *m = calloc(1, sizeof(*m));
     ck_assert_ptr_nonnull(m);
-    char *v = (char *)(m + 1);
-    strcpy(v, value);
-    m->topic = "t";
-    m->value = (const uint8_t *)v;
-    m->value_len = strlen(v);
-    m->timestamp_ms = 1700000000000LL + enqueued_ms;
-    m->enqueued_ms = enqueued_ms;
-    m->bytes = sizeof(*m) + strlen(value);
-    m->offset = -1;
+    *m = (pmsg_t){.topic = "t",
+                  .partition = 0,
+                  .value = (const uint8_t *)value,
+                  .value_len = strlen(value),
+                  .timestamp_ms = 1700000000000LL + at_ms,
+                  .enqueued_ms = at_ms,
+                  .bytes = sizeof(*m) + strlen(value),
+                  .offset = -1};
+    ppart_enqueue(pp, m);
     return m;
 }
 
-static void free_part(ppart_t *pp)
+/* Frees pp's queue and batches with their messages. */
+static void drop_all(ppart_t *pp)
 {
-    pmsg_t *m;
-    while ((m = pmsg_queue_pop(&pp->queue)))
-        pmsg_free(m);
-    while (pp->batches) {
-        pbatch_t *b = pp->batches;
-        ppart_remove_batch(pp, b);
-        while ((m = pmsg_queue_pop(&b->msgs)))
-            pmsg_free(m);
+    pmsg_queue_t all = {0};
+    pmsg_queue_concat(&all, &pp->queue);
+    for (pbatch_t *b = pp->batches, *next; b; b = next) {
+        next = b->next;
+        pmsg_queue_concat(&all, &b->msgs);
         pbatch_free(b);
+    }
+    pp->batches = pp->batches_tail = NULL;
+    for (pmsg_t *m = all.head, *next; m; m = next) {
+        next = m->next;
+        pmsg_free(m);
     }
 }
 
-static client_config_t test_config(void)
+/* linger.ms 10, batch.size 1000 */
+static client_config_t small_batches(void)
 {
     client_config_t c;
     client_config_init(&c);
@@ -62,20 +68,20 @@ static client_config_t test_config(void)
     return c;
 }
 
+static char value200[200];
+
 START_TEST(partition_is_full_only_past_a_batch_of_records)
 {
-    client_config_t cfg = test_config();
+    client_config_t cfg = small_batches();
     ppart_t pp = {0};
-    char value[200];
-    memset(value, 'x', sizeof(value) - 1);
-    value[sizeof(value) - 1] = 0;
+    memset(value200, 'x', sizeof(value200) - 1);
     ck_assert(!ppart_full(&pp, &cfg));
     /* Records of about 210 bytes, 61 of batch header: four fit in 1000. */
     for (int i = 0; i < 4; i++) {
-        ppart_enqueue(&pp, msg(value, i));
+        enqueue(&pp, value200, i);
         ck_assert(!ppart_full(&pp, &cfg));
     }
-    ppart_enqueue(&pp, msg(value, 4));
+    enqueue(&pp, value200, 4);
     ck_assert(ppart_full(&pp, &cfg));
     pmsg_queue_t failed = {0};
     ck_assert_int_eq(ppart_build_batch(&pp, &cfg, -1, -1, &failed), 0);
@@ -87,17 +93,17 @@ START_TEST(partition_is_full_only_past_a_batch_of_records)
     ck_assert_int_eq(ppart_build_batch(&pp, &cfg, -1, -1, &failed), 0);
     ck_assert_uint_eq(pp.queue_record_bytes, 0); /* the queue is empty */
     ck_assert_ptr_null(failed.head);
-    free_part(&pp);
+    drop_all(&pp);
 }
 END_TEST
 
 START_TEST(batch_lists_its_messages_in_order_and_splits_keep_the_lists)
 {
-    client_config_t cfg = test_config();
+    client_config_t cfg = small_batches();
     ppart_t pp = {0};
     pmsg_t *sent[6];
     for (int i = 0; i < 6; i++)
-        ppart_enqueue(&pp, sent[i] = msg("v", i));
+        sent[i] = enqueue(&pp, "v", i);
     pmsg_queue_t failed = {0};
     ck_assert_int_eq(ppart_build_batch(&pp, &cfg, 5, 0, &failed), 0);
     pbatch_t *b = pp.batches;
@@ -113,18 +119,18 @@ START_TEST(batch_lists_its_messages_in_order_and_splits_keep_the_lists)
             ck_assert_ptr_eq(nb->msgv[j], sent[i++]);
     }
     ck_assert_int_eq(i, 6);
-    free_part(&pp);
+    drop_all(&pp);
 }
 END_TEST
 
 START_TEST(first_unsent_batch_is_found_past_those_in_flight)
 {
-    client_config_t cfg = test_config();
+    client_config_t cfg = small_batches();
     ppart_t pp = {0};
     pmsg_queue_t failed = {0};
     ck_assert_ptr_null(ppart_first_unsent(&pp));
     for (int i = 0; i < 3; i++) {
-        ppart_enqueue(&pp, msg("m", i));
+        enqueue(&pp, "m", i);
         ck_assert_int_eq(ppart_build_batch(&pp, &cfg, -1, -1, &failed), 0);
     }
     pbatch_t *b0 = pp.batches, *b1 = b0->next, *b2 = b1->next;
@@ -137,7 +143,7 @@ START_TEST(first_unsent_batch_is_found_past_those_in_flight)
     b0->in_flight = false; /* a retry of the oldest comes first again */
     ck_assert_ptr_eq(ppart_first_unsent(&pp), b0);
     b0->in_flight = b1->in_flight = b2->in_flight = false;
-    free_part(&pp);
+    drop_all(&pp);
 }
 END_TEST
 
