@@ -190,6 +190,8 @@ samsa_err_t ppart_build_batch(ppart_t *pp, const client_config_t *cfg, int64_t p
             b->msgv[i++] = m;
     }
     b->part = pp;
+    if (pp->built_bytes)
+        *pp->built_bytes += b->data.len;
     b->base_sequence = producer_id >= 0 ? pp->next_sequence : -1;
     if (producer_id >= 0)
         pp->next_sequence = seq_add(pp->next_sequence, b->record_count);
@@ -239,6 +241,8 @@ void ppart_remove_batch(ppart_t *pp, pbatch_t *b)
         if (pp->batches_tail == b)
             pp->batches_tail = prev;
         b->next = NULL;
+        if (pp->built_bytes)
+            *pp->built_bytes -= b->data.len;
         return;
     }
 }
@@ -280,6 +284,7 @@ samsa_err_t ppart_split_batch(ppart_t *pp, pbatch_t *b, const client_config_t *c
     scratch.topic = pp->topic;
     scratch.partition = pp->partition;
     scratch.next_sequence = b->base_sequence >= 0 ? b->base_sequence : 0;
+    scratch.built_bytes = pp->built_bytes;
     size_t half = (size_t)b->record_count / 2;
     samsa_err_t err = SAMSA_ERR_NONE;
     for (int pass = 0; pass < 2 && !err; pass++) {
@@ -309,6 +314,8 @@ samsa_err_t ppart_split_batch(ppart_t *pp, pbatch_t *b, const client_config_t *c
         if (pp->batches_tail == b)
             pp->batches_tail = scratch.batches_tail;
         b->next = NULL;
+        if (pp->built_bytes)
+            *pp->built_bytes -= b->data.len;
     } else {
         ppart_remove_batch(pp, b);
     }

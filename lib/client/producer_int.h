@@ -82,6 +82,8 @@ typedef struct ppart {
     int32_t partition;
     pmsg_queue_t queue;      /* messages not yet in a batch */
     size_t queue_record_bytes; /* what queue's records take in a batch, estimated */
+    size_t *built_bytes;     /* when set: data bytes of the batches built and not yet
+                              * removed, summed over all the partitions it is shared by */
     pbatch_t *batches, *batches_tail; /* built and not yet acknowledged */
     int in_flight;           /* batches on the wire */
     int32_t in_flight_node;  /* the broker they went to (valid while in_flight > 0) */
@@ -110,6 +112,7 @@ typedef struct producer_io {
     bool pid_requested;      /* an InitProducerId is in flight */
     bool need_new_pid;       /* sequences broke: get a new id once nothing is in flight */
     int in_flight_batches;
+    size_t built_bytes;      /* every partition's built_bytes (see ppart_t) */
     bool flushing;
     bool stopped;
     unsigned rand_state;

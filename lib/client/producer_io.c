@@ -119,7 +119,7 @@ static ptopic_t *io_topic(samsa_producer_t *p, const char *name)
 }
 
 /* Grows t's partitions to what metadata says. Returns false on no memory. */
-static bool sync_partitions(ptopic_t *t)
+static bool sync_partitions(producer_io_t *io, ptopic_t *t)
 {
     int32_t n = t->ct->partition_count;
     if (n <= t->part_count)
@@ -134,6 +134,7 @@ static bool sync_partitions(ptopic_t *t)
             return false;
         pp->topic = t;
         pp->partition = i;
+        pp->built_bytes = &io->built_bytes;
         t->parts[i] = pp;
         t->part_count = i + 1;
     }
@@ -206,7 +207,7 @@ static void place_waiting(samsa_producer_t *p, ptopic_t *t, pmsg_queue_t *done)
         cluster_want_refresh(&p->io.cluster);
         return;
     }
-    if (!sync_partitions(t))
+    if (!sync_partitions(&p->io, t))
         return;
     producer_io_t *io = &p->io;
     bool idempotent = p->cfg.enable_idempotence;
@@ -225,8 +226,11 @@ static void place_waiting(samsa_producer_t *p, ptopic_t *t, pmsg_queue_t *done)
             t->sticky_partition = -1;
         /* A full batch waits: build it now, while its messages are in the
          * cache (built later, from a queue that grew past the cache, each
-         * message is a miss, and with several partitions an unordered one). */
-        if (can_build && ppart_full(pp, &p->cfg))
+         * message is a miss, and with several partitions an unordered one).
+         * A built batch copies its messages, which stay for their reports:
+         * early batches may take up to half of buffer.memory beside them. */
+        if (can_build && io->built_bytes < (size_t)p->cfg.buffer_memory_bytes / 2 &&
+            ppart_full(pp, &p->cfg))
             ppart_build_batch(pp, &p->cfg, idempotent ? io->producer_id : -1,
                               io->producer_epoch, done);
     }
@@ -752,7 +756,7 @@ static void io_round(loop_t *loop, void *opaque)
     pmsg_queue_t done = {0};
     cluster_tick(&io->cluster, now);
     for (int ti = 0; ti < io->topic_count; ti++) {
-        sync_partitions(io->topics[ti]);
+        sync_partitions(io, io->topics[ti]);
         place_waiting(p, io->topics[ti], &done);
     }
     expire(p, now, &done);

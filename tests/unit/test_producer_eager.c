@@ -147,6 +147,39 @@ START_TEST(first_unsent_batch_is_found_past_those_in_flight)
 }
 END_TEST
 
+START_TEST(built_bytes_follow_builds_splits_and_removals)
+{
+    client_config_t cfg = small_batches();
+    ppart_t pp = {0};
+    size_t built = 0;
+    pp.built_bytes = &built;
+    pmsg_queue_t failed = {0};
+    for (int i = 0; i < 8; i++)
+        enqueue(&pp, "v", i);
+    ck_assert_int_eq(ppart_build_batch(&pp, &cfg, 5, 0, &failed), 0);
+    ck_assert_uint_eq(built, pp.batches->data.len);
+    enqueue(&pp, "w", 9);
+    ck_assert_int_eq(ppart_build_batch(&pp, &cfg, 5, 0, &failed), 0);
+    ck_assert_uint_eq(built, pp.batches->data.len + pp.batches->next->data.len);
+    ck_assert_int_eq(ppart_split_batch(&pp, pp.batches, &cfg, 5, 0, 100, &failed), 0);
+    size_t sum = 0;
+    for (pbatch_t *b = pp.batches; b; b = b->next)
+        sum += b->data.len;
+    ck_assert_uint_eq(built, sum);
+    while (pp.batches) {
+        pbatch_t *b = pp.batches;
+        ppart_remove_batch(&pp, b);
+        pmsg_queue_concat(&failed, &b->msgs);
+        pbatch_free(b);
+    }
+    ck_assert_uint_eq(built, 0);
+    for (pmsg_t *m = failed.head, *next; m; m = next) {
+        next = m->next;
+        pmsg_free(m);
+    }
+}
+END_TEST
+
 /* ---- end to end -------------------------------------------------------- */
 
 #define E2E_PARTITIONS 8
@@ -248,6 +281,7 @@ int main(void)
     tcase_add_test(tc, partition_is_full_only_past_a_batch_of_records);
     tcase_add_test(tc, batch_lists_its_messages_in_order_and_splits_keep_the_lists);
     tcase_add_test(tc, first_unsent_batch_is_found_past_those_in_flight);
+    tcase_add_test(tc, built_bytes_follow_builds_splits_and_removals);
     suite_add_tcase(s, tc);
     tc = tcase_create("end_to_end");
     tcase_add_test(tc, keyed_messages_over_eight_partitions_are_reported_in_order);
