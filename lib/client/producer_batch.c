@@ -73,6 +73,41 @@ void pmsg_set_error(pmsg_t *m, samsa_err_t err, const char *fmt, ...)
     va_end(ap);
 }
 
+/* A record's size in a batch beside its key, value and headers: length,
+ * attributes, timestamp and offset deltas, key and value lengths, header
+ * count, as they usually come out (the estimate only decides when to build). */
+#define RECORD_FRAMING_BYTES 12
+#define HEADER_FRAMING_BYTES 2
+
+static size_t record_estimate(const pmsg_t *m)
+{
+    size_t n = RECORD_FRAMING_BYTES + m->key_len + m->value_len;
+    for (size_t i = 0; i < m->header_count; i++)
+        n += HEADER_FRAMING_BYTES + m->headers[i].name_len + m->headers[i].value_len;
+    return n;
+}
+
+void ppart_enqueue(ppart_t *pp, pmsg_t *m)
+{
+    pmsg_queue_push(&pp->queue, m);
+    pp->queue_record_bytes += record_estimate(m);
+}
+
+/* The most a batch of pp may take: batch.size, and a batch also has to fit
+ * in one request with its framing. */
+static size_t batch_limit(const client_config_t *cfg)
+{
+    size_t limit = (size_t)cfg->batch_size_bytes;
+    if ((size_t)cfg->max_request_bytes > 200 && limit > (size_t)cfg->max_request_bytes - 200)
+        limit = (size_t)cfg->max_request_bytes - 200;
+    return limit;
+}
+
+bool ppart_full(const ppart_t *pp, const client_config_t *cfg)
+{
+    return pp->queue.head && pp->queue_record_bytes + BATCH_HEADER_BYTES > batch_limit(cfg);
+}
+
 bool ppart_ready(const ppart_t *pp, const client_config_t *cfg, int64_t now_ms, bool flushing)
 {
     if (!pp->queue.head)
@@ -112,10 +147,7 @@ samsa_err_t ppart_build_batch(ppart_t *pp, const client_config_t *cfg, int64_t p
         params.producer_epoch = producer_epoch;
         params.base_sequence = pp->next_sequence;
     }
-    size_t limit = (size_t)cfg->batch_size_bytes;
-    /* A batch also has to fit in one request with its framing. */
-    if ((size_t)cfg->max_request_bytes > 200 && limit > (size_t)cfg->max_request_bytes - 200)
-        limit = (size_t)cfg->max_request_bytes - 200;
+    size_t limit = batch_limit(cfg);
     batch_builder_t bb;
     batch_builder_init(&bb, &b->data, &params);
     samsa_err_t err = SAMSA_ERR_NONE;
@@ -128,6 +160,10 @@ samsa_err_t ppart_build_batch(ppart_t *pp, const client_config_t *cfg, int64_t p
         err = batch_builder_append(&bb, m->timestamp_ms, m->key, m->key_len, m->value,
                                    m->value_len, m->headers, m->header_count);
         pmsg_queue_push(&b->msgs, pmsg_queue_pop(&pp->queue));
+        size_t est = record_estimate(m);
+        pp->queue_record_bytes = pp->queue.head && pp->queue_record_bytes > est
+                                     ? pp->queue_record_bytes - est
+                                     : 0;
         if (err)
             break;
         if (b->record_count == 0)
@@ -146,7 +182,16 @@ samsa_err_t ppart_build_batch(ppart_t *pp, const client_config_t *cfg, int64_t p
         pbatch_free(b);
         return err;
     }
+    /* Without the array the report is served all the same, only slower. */
+    b->msgv = malloc(sizeof(*b->msgv) * b->msgs.count);
+    if (b->msgv) {
+        size_t i = 0;
+        for (pmsg_t *m = b->msgs.head; m; m = m->next)
+            b->msgv[i++] = m;
+    }
     b->part = pp;
+    if (pp->built_bytes)
+        *pp->built_bytes += b->data.len;
     b->base_sequence = producer_id >= 0 ? pp->next_sequence : -1;
     if (producer_id >= 0)
         pp->next_sequence = seq_add(pp->next_sequence, b->record_count);
@@ -156,6 +201,14 @@ samsa_err_t ppart_build_batch(ppart_t *pp, const client_config_t *cfg, int64_t p
         pp->batches = b;
     pp->batches_tail = b;
     return SAMSA_ERR_NONE;
+}
+
+pbatch_t *ppart_first_unsent(const ppart_t *pp)
+{
+    for (pbatch_t *b = pp->batches; b; b = b->next)
+        if (!b->in_flight)
+            return b;
+    return NULL;
 }
 
 pbatch_t *ppart_next_sendable(const ppart_t *pp, int max_in_flight, int64_t now_ms)
@@ -188,6 +241,8 @@ void ppart_remove_batch(ppart_t *pp, pbatch_t *b)
         if (pp->batches_tail == b)
             pp->batches_tail = prev;
         b->next = NULL;
+        if (pp->built_bytes)
+            *pp->built_bytes -= b->data.len;
         return;
     }
 }
@@ -197,6 +252,7 @@ void pbatch_free(pbatch_t *b)
     if (!b)
         return;
     buf_free(&b->data);
+    free(b->msgv);
     free(b);
 }
 
@@ -228,12 +284,13 @@ samsa_err_t ppart_split_batch(ppart_t *pp, pbatch_t *b, const client_config_t *c
     scratch.topic = pp->topic;
     scratch.partition = pp->partition;
     scratch.next_sequence = b->base_sequence >= 0 ? b->base_sequence : 0;
+    scratch.built_bytes = pp->built_bytes;
     size_t half = (size_t)b->record_count / 2;
     samsa_err_t err = SAMSA_ERR_NONE;
     for (int pass = 0; pass < 2 && !err; pass++) {
         size_t take = pass == 0 ? half : b->msgs.count;
         for (size_t i = 0; i < take; i++)
-            pmsg_queue_push(&scratch.queue, pmsg_queue_pop(&b->msgs));
+            ppart_enqueue(&scratch, pmsg_queue_pop(&b->msgs));
         while (scratch.queue.head && !err)
             err = ppart_build_batch(&scratch, cfg, producer_id, producer_epoch, failed);
     }
@@ -257,6 +314,8 @@ samsa_err_t ppart_split_batch(ppart_t *pp, pbatch_t *b, const client_config_t *c
         if (pp->batches_tail == b)
             pp->batches_tail = scratch.batches_tail;
         b->next = NULL;
+        if (pp->built_bytes)
+            *pp->built_bytes -= b->data.len;
     } else {
         ppart_remove_batch(pp, b);
     }

@@ -47,6 +47,8 @@ typedef struct pmsg {
      * run_count messages, in order, offset + its index and
      * result_timestamp_ms (or, when that is -1, its own timestamp) */
     uint32_t run_count;      /* 0 but on the first message of a delivered batch */
+    struct pmsg **run_msgs;  /* with run_count: the run's messages in order, so that poll()
+                              * can load them ahead (malloc'd, poll frees it), or NULL */
     int64_t offset;          /* of the run's first message; -1 unknown (acks=0) */
     int64_t result_timestamp_ms; /* LogAppendTime of the run, or -1 */
     samsa_err_t err;         /* failed messages are outside runs */
@@ -65,6 +67,7 @@ typedef struct pbatch {
     struct pbatch *next;     /* in the partition's list, oldest first */
     struct ppart *part;
     pmsg_queue_t msgs;
+    pmsg_t **msgv;           /* msgs in order, handed to the run's report, or NULL */
     buf_t data;              /* the batch as sent */
     int32_t record_count;
     int32_t base_sequence;   /* -1 without idempotence */
@@ -78,6 +81,9 @@ typedef struct ppart {
     struct ptopic *topic;
     int32_t partition;
     pmsg_queue_t queue;      /* messages not yet in a batch */
+    size_t queue_record_bytes; /* what queue's records take in a batch, estimated */
+    size_t *built_bytes;     /* when set: data bytes of the batches built and not yet
+                              * removed, summed over all the partitions it is shared by */
     pbatch_t *batches, *batches_tail; /* built and not yet acknowledged */
     int in_flight;           /* batches on the wire */
     int32_t in_flight_node;  /* the broker they went to (valid while in_flight > 0) */
@@ -106,6 +112,7 @@ typedef struct producer_io {
     bool pid_requested;      /* an InitProducerId is in flight */
     bool need_new_pid;       /* sequences broke: get a new id once nothing is in flight */
     int in_flight_batches;
+    size_t built_bytes;      /* every partition's built_bytes (see ppart_t) */
     bool flushing;
     bool stopped;
     unsigned rand_state;
@@ -147,6 +154,14 @@ void pmsg_free(pmsg_t *m);
 void pmsg_set_error(pmsg_t *m, samsa_err_t err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Appends m to pp's queue, counting its estimated record size. */
+void ppart_enqueue(ppart_t *pp, pmsg_t *m);
+
+/* Whether pp's queue holds more than a full batch (by the estimate), so
+ * that the front of it can be built now, while its messages are still in
+ * the CPU's cache, into a batch as large as a later build would make. */
+bool ppart_full(const ppart_t *pp, const client_config_t *cfg);
+
 /* Whether pp's queued messages should become a batch now: batch.size
  * bytes are waiting, the oldest waited linger.ms, or a flush asks. */
 bool ppart_ready(const ppart_t *pp, const client_config_t *cfg, int64_t now_ms, bool flushing);
@@ -163,6 +178,10 @@ int64_t ppart_ready_at(const ppart_t *pp, const client_config_t *cfg);
  * failed into *failed (the caller reports them). */
 samsa_err_t ppart_build_batch(ppart_t *pp, const client_config_t *cfg, int64_t producer_id,
                               int16_t producer_epoch, pmsg_queue_t *failed);
+
+/* The oldest batch of pp not in flight, or NULL; it walks only the batches
+ * in flight before it. */
+pbatch_t *ppart_first_unsent(const ppart_t *pp);
 
 /* The batch of pp that may be sent now, or NULL: the oldest one not in
  * flight, provided that fewer than max_in_flight are, its retry backoff is

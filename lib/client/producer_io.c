@@ -119,7 +119,7 @@ static ptopic_t *io_topic(samsa_producer_t *p, const char *name)
 }
 
 /* Grows t's partitions to what metadata says. Returns false on no memory. */
-static bool sync_partitions(ptopic_t *t)
+static bool sync_partitions(producer_io_t *io, ptopic_t *t)
 {
     int32_t n = t->ct->partition_count;
     if (n <= t->part_count)
@@ -134,6 +134,7 @@ static bool sync_partitions(ptopic_t *t)
             return false;
         pp->topic = t;
         pp->partition = i;
+        pp->built_bytes = &io->built_bytes;
         t->parts[i] = pp;
         t->part_count = i + 1;
     }
@@ -206,8 +207,11 @@ static void place_waiting(samsa_producer_t *p, ptopic_t *t, pmsg_queue_t *done)
         cluster_want_refresh(&p->io.cluster);
         return;
     }
-    if (!sync_partitions(t))
+    if (!sync_partitions(&p->io, t))
         return;
+    producer_io_t *io = &p->io;
+    bool idempotent = p->cfg.enable_idempotence;
+    bool can_build = !idempotent || (io->producer_id >= 0 && !io->need_new_pid);
     pmsg_t *m;
     while ((m = pmsg_queue_pop(&t->waiting))) {
         bool sticky = m->partition < 0 && !m->key && !p->cb.partitioner;
@@ -216,10 +220,19 @@ static void place_waiting(samsa_producer_t *p, ptopic_t *t, pmsg_queue_t *done)
             continue;
         }
         ppart_t *pp = t->parts[m->partition];
-        pmsg_queue_push(&pp->queue, m);
+        ppart_enqueue(pp, m);
         /* A batch's worth went to the sticky partition: move on (KIP-794). */
         if (sticky && pp->queue.bytes >= (size_t)p->cfg.batch_size_bytes)
             t->sticky_partition = -1;
+        /* A full batch waits: build it now, while its messages are in the
+         * cache (built later, from a queue that grew past the cache, each
+         * message is a miss, and with several partitions an unordered one).
+         * A built batch copies its messages, which stay for their reports:
+         * early batches may take up to half of buffer.memory beside them. */
+        if (can_build && io->built_bytes < (size_t)p->cfg.buffer_memory_bytes / 2 &&
+            ppart_full(pp, &p->cfg))
+            ppart_build_batch(pp, &p->cfg, idempotent ? io->producer_id : -1,
+                              io->producer_epoch, done);
     }
 }
 
@@ -270,6 +283,8 @@ static void batch_done(samsa_producer_t *p, pbatch_t *b, int64_t base_offset,
     pmsg_t *first = b->msgs.head;
     if (first) { /* the others are filled in by poll (see pmsg_t) */
         first->run_count = (uint32_t)b->msgs.count;
+        first->run_msgs = b->msgv;
+        b->msgv = NULL;
         first->offset = base_offset >= 0 ? base_offset : -1;
         first->result_timestamp_ms = log_append_time_ms >= 0 ? log_append_time_ms : -1;
     }
@@ -511,10 +526,7 @@ static bool send_round(samsa_producer_t *p, int64_t now, pmsg_queue_t *done)
              * batches could be written before them. */
             if (pp->in_flight > 0 && pp->in_flight_node != leader)
                 continue;
-            bool has_unsent = false;
-            for (pbatch_t *b = pp->batches; b; b = b->next)
-                has_unsent |= !b->in_flight;
-            if (!has_unsent && ppart_ready(pp, &p->cfg, now, io->flushing)) {
+            if (!ppart_first_unsent(pp) && ppart_ready(pp, &p->cfg, now, io->flushing)) {
                 if (ppart_build_batch(pp, &p->cfg, idempotent ? io->producer_id : -1,
                                       io->producer_epoch, done) == SAMSA_ERR_NONE &&
                     t->sticky_partition == pi)
@@ -662,13 +674,19 @@ static void expire(samsa_producer_t *p, int64_t now, pmsg_queue_t *done)
         expire_queue(&t->waiting, now, "no metadata for the topic", -1, done, &p->cfg);
         for (int32_t pi = 0; pi < t->part_count; pi++) {
             ppart_t *pp = t->parts[pi];
+            /* Batches are in the order of their first messages: the
+             * first that is still in time ends the search. */
             for (pbatch_t *b = pp->batches, *next; b; b = next) {
                 next = b->next;
-                if (!b->in_flight && b->first_enqueued_ms + p->cfg.delivery_timeout_ms <= now)
+                if (b->first_enqueued_ms + p->cfg.delivery_timeout_ms > now)
+                    break;
+                if (!b->in_flight)
                     batch_fail(p, b, SAMSA_ERR__TIMED_OUT, "the client",
                                "not delivered within delivery.timeout.ms", done);
             }
             expire_queue(&pp->queue, now, "no leader available", pi, done, &p->cfg);
+            if (!pp->queue.head)
+                pp->queue_record_bytes = 0;
         }
     }
 }
@@ -699,6 +717,7 @@ static void fail_insecure(samsa_producer_t *p, pmsg_queue_t *done)
                 pmsg_set_error(m, err, "topic %s [%d]: %s", m->topic, (int)pi, io->security_reason);
                 pmsg_queue_push(done, m);
             }
+            pp->queue_record_bytes = 0;
         }
     }
 }
@@ -714,9 +733,10 @@ static int64_t next_wake(samsa_producer_t *p, int64_t now)
             int64_t at = ppart_ready_at(pp, &p->cfg);
             if (at < due && at > now)
                 due = at;
-            for (pbatch_t *b = pp->batches; b; b = b->next)
-                if (!b->in_flight && b->attempts && b->retry_at_ms < due && b->retry_at_ms > now)
-                    due = b->retry_at_ms;
+            /* Only the oldest unsent batch may go next (ppart_next_sendable). */
+            pbatch_t *b = ppart_first_unsent(pp);
+            if (b && b->attempts && b->retry_at_ms < due && b->retry_at_ms > now)
+                due = b->retry_at_ms;
         }
     }
     return due;
@@ -736,7 +756,7 @@ static void io_round(loop_t *loop, void *opaque)
     pmsg_queue_t done = {0};
     cluster_tick(&io->cluster, now);
     for (int ti = 0; ti < io->topic_count; ti++) {
-        sync_partitions(io->topics[ti]);
+        sync_partitions(io, io->topics[ti]);
         place_waiting(p, io->topics[ti], &done);
     }
     expire(p, now, &done);
