@@ -19,12 +19,29 @@ so delivery reports cost no call into Python; the first produce() given
 on_delivery flushes what was queued before and switches to a producer with
 reports. poll() serves reports already waiting without releasing the GIL,
 and waits releasing it only when there were none.
+
+Buffering: unless linger.ms is 0 or queue.full.behavior is block, a
+message without headers, callback or timestamp whose value is bytes or str
+and key bytes, str or None (to a topic produced to before) is kept in a
+Python list, and the list goes to C in one samsa_producer_produce_batch
+call when it holds _BATCH_MESSAGES messages or _BATCH_BYTES bytes, before
+any other produce (so order is kept), poll(), flush() and close(), or after
+linger.ms at most, pushed by a daemon thread (one per producer, started
+with the first buffered message, stopped by close()). A message is only
+buffered when it will fit in the C queue: the room left there
+(samsa_producer_room: queue.buffering.max.messages and buffer.memory) is
+read when a buffer starts, and what the buffered messages will take is
+counted against it, so produce() raises BufferError for exactly the
+messages the queue could not take, as if each went to C at once.
 """
+import array
+import weakref
 import ctypes
 import itertools
 import platform
 import struct
 import threading
+import time
 
 from . import _lib as L
 from ._common import CallbackErrors, Handle, MetadataMixin, new_handle, ms as _ms, split_conf
@@ -72,6 +89,14 @@ _poll_now = ctypes.PyDLL(L.library_path).samsa_producer_poll
 _poll_now.restype = ctypes.c_int
 _poll_now.argtypes = [ctypes.c_void_p, ctypes.c_int]
 _QUEUE_FULL = KafkaError._QUEUE_FULL
+_produce_batch = L.samsa_producer_produce_batch
+_room = L.samsa_producer_room
+# A buffer goes to C once it holds this many messages or value and key bytes.
+_BATCH_MESSAGES = 2000
+_BATCH_BYTES = 1 << 20
+# Room kept in max.request.size for a record's framing: a message is only
+# buffered when its key and value are this much below it.
+_REQUEST_MARGIN = 1024
 
 
 def _as_bytes(v, what):
@@ -123,6 +148,7 @@ class Producer(MetadataMixin, Handle):
         self._retired = []
         self._in_callback = False
         self._open(self._default_cb is not None)
+        self._init_buffer(plain)
 
     def _open(self, reports):
         """Makes the C producer; with reports false it has no delivery
@@ -132,6 +158,173 @@ class Producer(MetadataMixin, Handle):
         self._h = new_handle(L.samsa_producer_new_kv, self._conf, ctypes.byref(cbs))
         self._set_hp()
         self._reports = reports
+
+    def _init_buffer(self, plain):
+        """The buffer's state, all under _blk. _vals holds the buffered
+        values (bytes), to _vtopic (encoded _vt); _keys the keys when one
+        is not None, _parts the partitions when they differ, else every
+        message goes to _vpart. _left and _bleft are how many more
+        messages and bytes (as the C queue counts them: _over per message
+        beside key and value) the buffer may take; _vmax the largest key
+        plus value it takes. produce() appends without a call while
+        _btopic (None: off) and _bpart match its topic and partition."""
+        linger = plain.get("linger.ms", plain.get("queue.buffering.max.ms", 5))
+        try:
+            linger_ms = float(linger)
+        except (TypeError, ValueError):
+            linger_ms = 0
+        self._buffering = linger_ms > 0 and \
+            str(plain.get("queue.full.behavior", "error")) != "block"
+        self._linger_s = linger_ms / 1000.0
+        self._blk = threading.Lock()
+        self._ok_topics = {}
+        self._vals = []
+        self._keys = None
+        self._parts = None
+        self._vtopic = self._vt = None
+        self._vpart = -1
+        self._btopic = None
+        self._bpart = -1
+        self._left = self._bleft = self._over = self._vmax = 0
+        self._c_room = L.ProducerRoom()
+        self._wake = self._stop = self._thread = None
+
+    def _buffer(self, topic, value, key, partition):
+        """Buffers a message when it may be (see the module's comment);
+        False when it must be produced unbuffered. BufferError when the C
+        queue has no room for it. Holds _blk."""
+        t = self._ok_topics.get(topic)
+        if t is None or not self._buffering or partition.__class__ is not int or partition < -1:
+            return False
+        if value.__class__ is not bytes:
+            if not isinstance(value, (str, bytearray, memoryview)):
+                return False
+            value = _as_bytes(value, "value")
+        if key is not None and key.__class__ is not bytes:
+            if not isinstance(key, (str, bytearray, memoryview)):
+                return False
+            key = _as_bytes(key, "key")
+        size = len(value) + (0 if key is None else len(key))
+        vals = self._vals
+        if vals and (topic != self._vtopic or not self._left or size + self._over > self._bleft):
+            self._push()
+            vals = self._vals
+        if not vals:
+            self._refresh(t)
+        if size > self._vmax:
+            return False
+        cost = size + self._over
+        if not self._left or cost > self._bleft:
+            raise BufferError("Local: Queue full")
+        wake = not vals
+        if wake:
+            self._vtopic = topic
+            self._vt = t
+            self._vpart = partition
+        elif partition != self._vpart and self._parts is None:
+            self._parts = [self._vpart] * len(vals)
+        if key is not None and self._keys is None:
+            self._keys = [None] * len(vals)
+        vals.append(value)
+        if self._keys is not None:
+            self._keys.append(key)
+        if self._parts is not None:
+            self._parts.append(partition)
+        self._left -= 1
+        self._bleft -= cost
+        plain = self._keys is None and self._parts is None and self._left
+        self._btopic = topic if plain else None
+        self._bpart = partition
+        if wake:
+            self._wake_linger()
+        return True
+
+    def _refresh(self, t):
+        """Reads the room left in the C queue for a new buffer to topic t.
+        Holds _blk."""
+        r = self._c_room
+        err = _room(self._current(), t, ctypes.byref(r))
+        if err:
+            raise KafkaException(KafkaError(err))
+        self._left = min(r.messages, _BATCH_MESSAGES)
+        self._bleft = min(r.bytes, _BATCH_BYTES)
+        self._over = r.message_overhead_bytes
+        self._vmax = min(r.max_request_bytes - _REQUEST_MARGIN, _BATCH_BYTES - self._over)
+
+    def _push(self):
+        """Hands the buffered messages to C, in one call. Should C refuse
+        some (memory ran out, closed), they stay buffered, first, and the
+        error is raised: BufferError for a full queue, else
+        KafkaException. Holds _blk."""
+        self._btopic = None
+        vals = self._vals
+        if not vals:
+            return
+        n = len(vals)
+        b = L.ProduceBatch()
+        b.topic = self._vt
+        b.partition = self._vpart
+        b.count = n
+        b.values = data = b"".join(vals)
+        lens = array.array("i", map(len, vals))
+        b.value_lens = lens.buffer_info()[0]
+        keys = self._keys
+        if keys is not None:
+            b.keys = kdata = b"".join([k for k in keys if k is not None])
+            klens = array.array("i", [-1 if k is None else len(k) for k in keys])
+            b.key_lens = klens.buffer_info()[0]
+        parts = self._parts
+        if parts is not None:
+            parr = array.array("i", parts)
+            b.partitions = parr.buffer_info()[0]
+        err = ctypes.c_int(0)
+        h = self._current()
+        done = _produce_batch(h, ctypes.byref(b), ctypes.byref(err))
+        self._queued(h)
+        del data, lens
+        if keys is not None:
+            del kdata, klens
+        if parts is not None:
+            del parr
+        if done == n:
+            self._vals = []
+            self._keys = self._parts = None
+            return
+        del vals[:done]
+        if keys is not None:
+            del keys[:done]
+        if parts is not None:
+            del parts[:done]
+        self._left = self._bleft = 0
+        if err.value == _QUEUE_FULL:
+            raise BufferError("Local: Queue full")
+        raise KafkaException(KafkaError(err.value))
+
+    def _push_locked(self):
+        if self._buffering or self._vals:
+            with self._blk:
+                self._push()
+
+    def _wake_linger(self):
+        """Wakes the thread that pushes the buffer after linger.ms
+        (starting it on first use)."""
+        if self._thread is None:
+            self._wake = threading.Event()
+            self._stop = threading.Event()
+            self._thread = threading.Thread(
+                target=_linger, args=(weakref.ref(self), self._wake, self._stop, self._linger_s),
+                name="samsa-producer-linger", daemon=True)
+            self._thread.start()
+        self._wake.set()
+
+    def _stop_linger(self):
+        th = self._thread
+        if th is not None:
+            self._thread = None
+            self._stop.set()
+            self._wake.set()
+            if th is not threading.current_thread():
+                th.join()
 
     def _set_hp(self):
         """_hp: _h as a c_void_p (None while _h is None), which the
@@ -227,27 +420,55 @@ class Producer(MetadataMixin, Handle):
         """Queues one message. Raises BufferError when the queue is full
         (serve reports with poll() and try again), KafkaException for other
         refusals. value and key are bytes, str (UTF-8) or None."""
-        # The common case first, in as few steps as possible: bytes value,
-        # no key, headers or callback, a topic seen before. The args are
-        # packed into a new bytes object (nothing shared between threads)
-        # which C reads during the call. While a switch is under way _hp
-        # is None: C refuses the NULL handle and the slow path waits.
-        if key is None and value.__class__ is bytes and on_delivery is None and \
-                callback is None and not headers and self._fast:
-            taddr = self._topic_addrs.get(topic)
-            if taddr is not None:
-                a = _pack(taddr, partition, 0, 0, id(value) + _BYTES_DATA, len(value), 0, 0,
-                          timestamp, 0, 0)
-                hp = self._hp
-                if not _produce_fast(hp, a):
-                    if hp is not self._hp:
-                        self._queued(hp.value)
-                    return
-                # Refused: the slow path tells why (or, during a switch to
-                # a producer with reports, waits for it and queues there).
+        # The common case first, in as few steps as possible: no headers,
+        # callback or timestamp; buffered (see the module's comment), or
+        # else, with bytes value and no key to a topic seen before, the
+        # args packed into a new bytes object (nothing shared between
+        # threads) which C reads during the call. While a switch is under
+        # way _hp is None: C refuses the NULL handle and the slow path
+        # waits.
+        if on_delivery is None and callback is None and not headers and not timestamp:
+            if self._buffering:
+                with self._blk:
+                    if key is None and topic == self._btopic and partition == self._bpart and \
+                            value.__class__ is bytes:
+                        n = len(value)
+                        if n <= self._vmax:
+                            n += self._over
+                            if n <= self._bleft:
+                                self._vals.append(value)
+                                self._bleft -= n
+                                self._left -= 1
+                                if not self._left:
+                                    self._btopic = None
+                                return
+                    if self._buffer(topic, value, key, partition):
+                        return
+            elif key is None and value.__class__ is bytes and self._fast:
+                taddr = self._topic_addrs.get(topic)
+                if taddr is not None:
+                    a = _pack(taddr, partition, 0, 0, id(value) + _BYTES_DATA, len(value), 0, 0,
+                              timestamp, 0, 0)
+                    hp = self._hp
+                    if not _produce_fast(hp, a):
+                        if hp is not self._hp:
+                            self._queued(hp.value)
+                        return
+                    # Refused: the slow path tells why (or, during a switch
+                    # to a producer with reports, waits for it and queues
+                    # there).
         self._produce(topic, value, key, partition, on_delivery or callback, timestamp, headers)
 
     def _produce(self, topic, value, key, partition, cb, timestamp, headers):
+        if not self._buffering:
+            return self._produce_now(topic, value, key, partition, cb, timestamp, headers)
+        # After the buffered messages, and under _blk so that the room
+        # counted for the next buffer is exact.
+        with self._blk:
+            self._push()
+            self._produce_now(topic, value, key, partition, cb, timestamp, headers)
+
+    def _produce_now(self, topic, value, key, partition, cb, timestamp, headers):
         t = self._topics.get(topic)
         if t is None:
             t = self._topic(topic)
@@ -270,6 +491,7 @@ class Producer(MetadataMixin, Handle):
             raise
         if not err:
             self._queued(h)
+            self._ok_topics[topic] = t
             return
         if mid:
             del self._callbacks[mid]
@@ -298,6 +520,7 @@ class Producer(MetadataMixin, Handle):
         """Serves delivery reports, waiting up to timeout seconds (None or
         -1: forever) for the first; returns how many were served."""
         self._not_in_callback("poll")
+        self._push_locked()
         h = self._current()
         n = _poll_now(h, 0)
         if not n and timeout != 0:
@@ -310,14 +533,23 @@ class Producer(MetadataMixin, Handle):
         outstanding or timeout seconds pass; returns the number of messages
         still outstanding (0 when all were reported)."""
         self._not_in_callback("flush")
-        h = self._current()
-        L.samsa_producer_flush(h, _ms(timeout))
+        # Delivery callbacks may produce meanwhile: what they buffered is
+        # pushed and flushed in turn.
+        deadline = None if timeout is None or timeout < 0 else time.monotonic() + timeout
+        while True:
+            self._push_locked()
+            h = self._current()
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            L.samsa_producer_flush(h, _ms(left))
+            if not self._vals or (deadline is not None and time.monotonic() >= deadline):
+                break
         self._errors.reraise()
-        return L.samsa_producer_outstanding(h)
+        return len(self)
 
     def __len__(self):
+        """Messages produced and not yet reported, buffered ones included."""
         h = self._h
-        return 0 if h is None else L.samsa_producer_outstanding(h)
+        return len(self._vals) + (0 if h is None else L.samsa_producer_outstanding(h))
 
     def __bool__(self):
         return True
@@ -328,6 +560,15 @@ class Producer(MetadataMixin, Handle):
         RuntimeError. Returns True when everything was delivered in time.
         No other call may run on the producer meanwhile."""
         self._not_in_callback("close")
+        if self._buffering:
+            with self._blk:
+                self._buffering = False
+                try:
+                    if self._h is not None:
+                        self._push()
+                except BaseException as e:
+                    self._errors.store(e)
+        self._stop_linger()
         with self._switch:
             h = self._h
             self._h = None
@@ -349,6 +590,32 @@ class Producer(MetadataMixin, Handle):
             L.samsa_producer_free(h)  # closes it first
 
     def __del__(self):
+        if getattr(self, "_stop", None) is not None:
+            self._stop.set()
+            self._wake.set()
         if getattr(self, "_retired", None):
             self._free_retired()
         Handle.__del__(self)
+
+
+def _linger(ref, wake, stop, linger_s):
+    """The linger thread of a Producer (ref, a weak reference, so that the
+    thread does not keep it alive): once woken by a buffer starting, waits
+    linger_s seconds and pushes what is buffered. An error is kept to be
+    raised by the producer's next poll() or flush(). Ends when stop is set
+    or the producer is gone."""
+    while True:
+        wake.wait()
+        wake.clear()
+        if stop.wait(linger_s):
+            return
+        p = ref()
+        if p is None:
+            return
+        try:
+            with p._blk:
+                if p._buffering:
+                    p._push()
+        except BaseException as e:
+            p._errors.store(e)
+        p = None
