@@ -74,9 +74,10 @@ class ProducerCallbacks(Structure):
 
 
 class ProduceBatch(Structure):
-    _fields_ = [("topic", c_char_p), ("partition", c_int32), ("partitions", c_void_p),
-                ("values", c_char_p), ("value_lens", c_void_p), ("keys", c_char_p),
-                ("key_lens", c_void_p), ("count", c_size_t), ("timestamp_ms", c_int64)]
+    # The arrays are given as bytes (struct- or array-packed int32s).
+    _fields_ = [("topic", c_char_p), ("partition", c_int32), ("partitions", c_char_p),
+                ("values", c_char_p), ("value_lens", c_char_p), ("keys", c_char_p),
+                ("key_lens", c_char_p), ("count", c_size_t), ("timestamp_ms", c_int64)]
 
 
 class ProducerRoom(Structure):

@@ -46,7 +46,7 @@ import time
 from . import _lib as L
 from ._common import CallbackErrors, Handle, MetadataMixin, new_handle, ms as _ms, split_conf
 from .error import KafkaError, KafkaException
-from .message import report_message
+from .message import Message, report_message
 
 # samsa_produce_args_t: topic, partition, key, key_len, value, value_len,
 # headers, header_count, timestamp_ms, flags, msg_opaque (x86-64 and the
@@ -91,9 +91,10 @@ _poll_now.argtypes = [ctypes.c_void_p, ctypes.c_int]
 _QUEUE_FULL = KafkaError._QUEUE_FULL
 _produce_batch = L.samsa_producer_produce_batch
 _room = L.samsa_producer_room
-# A buffer goes to C once it holds this many messages or value and key bytes.
-_BATCH_MESSAGES = 2000
-_BATCH_BYTES = 1 << 20
+# A generation of the buffer holds this many messages, or value and key
+# bytes, at most.
+_BATCH_MESSAGES = 1000
+_BATCH_BYTES = 96 * 1024
 # Room kept in max.request.size for a record's framing: a message is only
 # buffered when its key and value are this much below it.
 _REQUEST_MARGIN = 1024
@@ -160,14 +161,11 @@ class Producer(MetadataMixin, Handle):
         self._reports = reports
 
     def _init_buffer(self, plain):
-        """The buffer's state, all under _blk. _vals holds the buffered
-        values (bytes), to _vtopic (encoded _vt); _keys the keys when one
-        is not None, _parts the partitions when they differ, else every
-        message goes to _vpart. _left and _bleft are how many more
-        messages and bytes (as the C queue counts them: _over per message
-        beside key and value) the buffer may take; _vmax the largest key
-        plus value it takes. produce() appends without a call while
-        _btopic (None: off) and _bpart match its topic and partition."""
+        """The buffer: a generation (_Gen) takes messages while it has
+        slots; _b holds what produce() checks without a lock (_NO_GEN
+        while there is no generation); _g the generation itself. Starting
+        and ending generations, pushing and the slow path run under
+        _blk."""
         linger = plain.get("linger.ms", plain.get("queue.buffering.max.ms", 5))
         try:
             linger_ms = float(linger)
@@ -178,21 +176,18 @@ class Producer(MetadataMixin, Handle):
         self._linger_s = linger_ms / 1000.0
         self._blk = threading.Lock()
         self._ok_topics = {}
-        self._vals = []
-        self._keys = None
-        self._parts = None
-        self._vtopic = self._vt = None
-        self._vpart = -1
-        self._btopic = None
-        self._bpart = -1
-        self._left = self._bleft = self._over = self._vmax = 0
+        self._b = _NO_GEN
+        self._g = None
         self._c_room = L.ProducerRoom()
+        self._failed = []
         self._wake = self._stop = self._thread = None
 
     def _buffer(self, topic, value, key, partition):
-        """Buffers a message when it may be (see the module's comment);
-        False when it must be produced unbuffered. BufferError when the C
-        queue has no room for it. Holds _blk."""
+        """Buffers a message when it may be (see the module's comment):
+        starts a generation with it, after pushing the one before. False
+        when it must be produced unbuffered; BufferError when the C queue
+        has no room for it. Holds _blk."""
+        self._end_gen()
         t = self._ok_topics.get(topic)
         if t is None or not self._buffering or partition.__class__ is not int or partition < -1:
             return False
@@ -204,106 +199,121 @@ class Producer(MetadataMixin, Handle):
             if not isinstance(key, (str, bytearray, memoryview)):
                 return False
             key = _as_bytes(key, "key")
-        size = len(value) + (0 if key is None else len(key))
-        vals = self._vals
-        if vals and (topic != self._vtopic or not self._left or size + self._over > self._bleft):
-            self._push()
-            vals = self._vals
-        if not vals:
-            self._refresh(t)
-        if size > self._vmax:
-            return False
-        cost = size + self._over
-        if not self._left or cost > self._bleft:
-            raise BufferError("Local: Queue full")
-        wake = not vals
-        if wake:
-            self._vtopic = topic
-            self._vt = t
-            self._vpart = partition
-        elif partition != self._vpart and self._parts is None:
-            self._parts = [self._vpart] * len(vals)
-        if key is not None and self._keys is None:
-            self._keys = [None] * len(vals)
-        vals.append(value)
-        if self._keys is not None:
-            self._keys.append(key)
-        if self._parts is not None:
-            self._parts.append(partition)
-        self._left -= 1
-        self._bleft -= cost
-        plain = self._keys is None and self._parts is None and self._left
-        self._btopic = topic if plain else None
-        self._bpart = partition
-        if wake:
-            self._wake_linger()
-        return True
-
-    def _refresh(self, t):
-        """Reads the room left in the C queue for a new buffer to topic t.
-        Holds _blk."""
         r = self._c_room
         err = _room(self._current(), t, ctypes.byref(r))
         if err:
             raise KafkaException(KafkaError(err))
-        self._left = min(r.messages, _BATCH_MESSAGES)
-        self._bleft = min(r.bytes, _BATCH_BYTES)
-        self._over = r.message_overhead_bytes
-        self._vmax = min(r.max_request_bytes - _REQUEST_MARGIN, _BATCH_BYTES - self._over)
+        size = len(value) + (0 if key is None else len(key))
+        if size + _REQUEST_MARGIN > r.max_request_bytes or size > _BATCH_BYTES:
+            return False
+        cost = size + r.message_overhead_bytes
+        if not r.messages or cost > r.bytes:
+            raise BufferError("Local: Queue full")
+        # What each further message may take: values (and keys) up to
+        # hmax bytes, the room counted for as many as that allows.
+        hmax = max(2 * len(value), 256)
+        mixed = key is not None or partition != -1
+        most = (2 * hmax if mixed else hmax) + r.message_overhead_bytes
+        slots = min(r.messages - 1, (r.bytes - cost) // most, _BATCH_MESSAGES - 1,
+                    _BATCH_BYTES // most)
+        g = _Gen(topic, t, partition, slots, mixed)
+        g.vals.append((partition, key, value) if mixed else value)
+        self._g = g
+        self._b = (topic, _MIXED if mixed else partition, g.slots, g.vals, hmax)
+        self._wake_linger()
+        return True
 
-    def _push(self):
-        """Hands the buffered messages to C, in one call. Should C refuse
-        some (memory ran out, closed), they stay buffered, first, and the
-        error is raised: BufferError for a full queue, else
-        KafkaException. Holds _blk."""
-        self._btopic = None
-        vals = self._vals
-        if not vals:
+    def _end_gen(self):
+        """Ends the generation: no further message joins it, and what it
+        took goes to C (see _push). Holds _blk."""
+        g = self._g
+        if g is None:
             return
+        self._g = None
+        self._b = _NO_GEN
+        taken = 1 + g.size - len(list(g.slots))  # the first came without a slot
+        vals = g.vals
+        if len(vals) < taken:
+            # A thread took a slot and is about to append; wait for it
+            # (bounded: an exception may have stopped it between the two).
+            deadline = time.monotonic() + 1.0
+            while len(vals) < taken and time.monotonic() < deadline:
+                time.sleep(0)
+        self._push(g)
+
+    def _push(self, g):
+        """Hands g's messages to C in one call. Should C refuse some (memory
+        ran out, closed) they are failed: reported as such to the default
+        on_delivery, and the error raised (BufferError for a full queue,
+        else KafkaException). Holds _blk."""
+        vals = g.vals
         n = len(vals)
+        if not n:
+            return
         b = L.ProduceBatch()
-        b.topic = self._vt
-        b.partition = self._vpart
+        b.topic = g.t
         b.count = n
-        b.values = data = b"".join(vals)
-        lens = array.array("i", map(len, vals))
-        b.value_lens = lens.buffer_info()[0]
-        keys = self._keys
-        if keys is not None:
+        keep = []
+        if g.mixed:
+            parts = array.array("i", [m[0] for m in vals]).tobytes()
+            keys = [m[1] for m in vals]
+            klens = array.array("i", [-1 if k is None else len(k) for k in keys]).tobytes()
             b.keys = kdata = b"".join([k for k in keys if k is not None])
-            klens = array.array("i", [-1 if k is None else len(k) for k in keys])
-            b.key_lens = klens.buffer_info()[0]
-        parts = self._parts
-        if parts is not None:
-            parr = array.array("i", parts)
-            b.partitions = parr.buffer_info()[0]
+            b.key_lens = klens
+            b.partitions = parts
+            values = [m[2] for m in vals]
+            keep = [parts, klens, kdata]
+        else:
+            b.partition = g.partition
+            values = vals
+        b.values = data = b"".join(values)
+        lens = struct.pack("%di" % n, *map(len, values))
+        b.value_lens = lens
         err = ctypes.c_int(0)
         h = self._current()
         done = _produce_batch(h, ctypes.byref(b), ctypes.byref(err))
         self._queued(h)
-        del data, lens
-        if keys is not None:
-            del kdata, klens
-        if parts is not None:
-            del parr
+        del data, lens, keep
         if done == n:
-            self._vals = []
-            self._keys = self._parts = None
             return
-        del vals[:done]
-        if keys is not None:
-            del keys[:done]
-        if parts is not None:
-            del parts[:done]
-        self._left = self._bleft = 0
-        if err.value == _QUEUE_FULL:
-            raise BufferError("Local: Queue full")
-        raise KafkaException(KafkaError(err.value))
+        self._fail(g, done, err.value)
 
-    def _push_locked(self):
-        if self._buffering or self._vals:
+    def _fail(self, g, done, err):
+        """After C refused g's messages from done on: each gets a failed
+        report for the default on_delivery (served by the next poll() or
+        flush(), as they were accepted), then the error is raised
+        (BufferError for a full queue, else KafkaException)."""
+        if self._default_cb is not None:
+            for m in g.vals[done:]:
+                part, key, value = m if g.mixed else (g.partition, None, m)
+                self._failed.append(Message(g.topic, part, -1, key, value, None, (0, -1),
+                                            KafkaError(err)))
+        if err == _QUEUE_FULL:
+            raise BufferError("Local: Queue full")
+        raise KafkaException(KafkaError(err))
+
+    def _serve_failed(self):
+        """Serves the failed reports _fail kept; returns how many."""
+        n = 0
+        cb = self._default_cb
+        while self._failed:
+            msg = self._failed.pop(0)
+            n += 1
+            try:
+                cb(msg.error(), msg)
+            except BaseException as e:
+                self._errors.store(e)
+        return n
+
+    def _push_now(self):
+        """Ends the generation, if any, taking _blk. Messages C refused
+        there are reported failed (see _fail), not raised."""
+        if self._g is not None:
             with self._blk:
-                self._push()
+                try:
+                    self._end_gen()
+                except (BufferError, KafkaException):
+                    pass
 
     def _wake_linger(self):
         """Wakes the thread that pushes the buffer after linger.ms
@@ -427,21 +437,23 @@ class Producer(MetadataMixin, Handle):
         # threads) which C reads during the call. While a switch is under
         # way _hp is None: C refuses the NULL handle and the slow path
         # waits.
+        bt, bp, slots, vals, hmax = self._b
+        if topic == bt and key is None and partition == bp and value.__class__ is bytes and \
+                on_delivery is None and callback is None and headers is None and timestamp == 0 and \
+                len(value) <= hmax and next(slots, None) is not None:
+            vals.append(value)
+            return
+        if bp is _MIXED and topic == bt and value.__class__ is bytes and len(value) <= hmax and \
+                (key is None or key.__class__ is bytes and len(key) <= hmax) and \
+                partition.__class__ is int and partition >= -1 and on_delivery is None and \
+                callback is None and not headers and not timestamp and \
+                next(slots, None) is not None:
+            # A generation of (partition, key, value).
+            vals.append((partition, key, value))
+            return
         if on_delivery is None and callback is None and not headers and not timestamp:
             if self._buffering:
                 with self._blk:
-                    if key is None and topic == self._btopic and partition == self._bpart and \
-                            value.__class__ is bytes:
-                        n = len(value)
-                        if n <= self._vmax:
-                            n += self._over
-                            if n <= self._bleft:
-                                self._vals.append(value)
-                                self._bleft -= n
-                                self._left -= 1
-                                if not self._left:
-                                    self._btopic = None
-                                return
                     if self._buffer(topic, value, key, partition):
                         return
             elif key is None and value.__class__ is bytes and self._fast:
@@ -465,7 +477,7 @@ class Producer(MetadataMixin, Handle):
         # After the buffered messages, and under _blk so that the room
         # counted for the next buffer is exact.
         with self._blk:
-            self._push()
+            self._end_gen()
             self._produce_now(topic, value, key, partition, cb, timestamp, headers)
 
     def _produce_now(self, topic, value, key, partition, cb, timestamp, headers):
@@ -520,9 +532,10 @@ class Producer(MetadataMixin, Handle):
         """Serves delivery reports, waiting up to timeout seconds (None or
         -1: forever) for the first; returns how many were served."""
         self._not_in_callback("poll")
-        self._push_locked()
+        self._push_now()
         h = self._current()
-        n = _poll_now(h, 0)
+        n = self._serve_failed() if self._failed else 0
+        n += _poll_now(h, 0)
         if not n and timeout != 0:
             n = L.samsa_producer_poll(h, _ms(timeout))
         self._errors.reraise()
@@ -537,19 +550,21 @@ class Producer(MetadataMixin, Handle):
         # pushed and flushed in turn.
         deadline = None if timeout is None or timeout < 0 else time.monotonic() + timeout
         while True:
-            self._push_locked()
+            self._push_now()
             h = self._current()
             left = None if deadline is None else max(0.0, deadline - time.monotonic())
             L.samsa_producer_flush(h, _ms(left))
-            if not self._vals or (deadline is not None and time.monotonic() >= deadline):
+            self._serve_failed()
+            if self._g is None or (deadline is not None and time.monotonic() >= deadline):
                 break
         self._errors.reraise()
         return len(self)
 
     def __len__(self):
         """Messages produced and not yet reported, buffered ones included."""
+        self._push_now()
         h = self._h
-        return len(self._vals) + (0 if h is None else L.samsa_producer_outstanding(h))
+        return 0 if h is None else L.samsa_producer_outstanding(h)
 
     def __bool__(self):
         return True
@@ -565,9 +580,9 @@ class Producer(MetadataMixin, Handle):
                 self._buffering = False
                 try:
                     if self._h is not None:
-                        self._push()
-                except BaseException as e:
-                    self._errors.store(e)
+                        self._end_gen()
+                except (BufferError, KafkaException):
+                    pass
         self._stop_linger()
         with self._switch:
             h = self._h
@@ -581,6 +596,8 @@ class Producer(MetadataMixin, Handle):
         L.samsa_producer_free(h)
         self._free_retired()
         self._close_admin()
+        if self._failed:
+            self._serve_failed()
         self._errors.reraise()
         return err == 0
 
@@ -598,6 +615,33 @@ class Producer(MetadataMixin, Handle):
         Handle.__del__(self)
 
 
+class _Gen(object):
+    """One generation of the buffer: messages to one topic (t encoded), to
+    partition (unless mixed: then vals holds (partition, key, value)
+    tuples, else values). slots is an iterator of size items: taking one
+    (next(), atomic under the GIL) entitles a thread to append one
+    message to vals."""
+
+    __slots__ = ("topic", "t", "partition", "size", "slots", "vals", "mixed")
+
+    def __init__(self, topic, t, partition, size, mixed):
+        self.topic = topic
+        self.t = t
+        self.partition = partition
+        self.size = max(size, 0)
+        self.slots = iter(range(self.size))
+        self.vals = []
+        self.mixed = mixed
+
+
+# The partition of a generation of (partition, key, value) in _b: equal to
+# no partition produce() is given.
+_MIXED = object()
+
+# produce()'s view of no generation: matches no topic.
+_NO_GEN = (None, None, iter(()), None, 0)
+
+
 def _linger(ref, wake, stop, linger_s):
     """The linger thread of a Producer (ref, a weak reference, so that the
     thread does not keep it alive): once woken by a buffer starting, waits
@@ -612,10 +656,5 @@ def _linger(ref, wake, stop, linger_s):
         p = ref()
         if p is None:
             return
-        try:
-            with p._blk:
-                if p._buffering:
-                    p._push()
-        except BaseException as e:
-            p._errors.store(e)
+        p._push_now()
         p = None
