@@ -25,23 +25,31 @@ message without headers, callback or timestamp whose value is bytes or str
 and key bytes, str or None (to a topic produced to before) is kept in a
 Python list, and the list goes to C in one samsa_producer_produce_batch
 call when it holds _BATCH_MESSAGES messages or _BATCH_BYTES bytes, before
-any other produce (so order is kept), poll(), flush() and close(), or after
-linger.ms at most, pushed by a daemon thread (one per producer, started
-with the first buffered message, stopped by close()). A message is only
-buffered when it will fit in the C queue: the room left there
-(samsa_producer_room: queue.buffering.max.messages and buffer.memory) is
-read when a buffer starts, and what the buffered messages will take is
-counted against it, so produce() raises BufferError for exactly the
+any message that is not buffered (so order is kept), by flush(), len(),
+close() and poll() with a timeout other than 0, and at most linger.ms after
+its first message, by a daemon thread (one per producer, started with the
+first buffered message, stopped by close(); it holds the Producer by a
+weak reference). A message is only buffered when it will fit in the C
+queue: the room left there (samsa_producer_room: queue.buffering.max.messages
+and buffer.memory) is read when a buffer starts, and the buffer takes no
+more than that room allows, so produce() raises BufferError for exactly the
 messages the queue could not take, as if each went to C at once.
+
+The buffer is a series of generations (_Gen): a generation is started,
+under _blk, by a message that finds none (the room is read then), and
+takes further messages without a lock: produce() takes a slot from the
+generation's iterator of slots (next() is atomic under the GIL) and appends
+to its list. Ending a generation (under _blk) takes the slots left, waits
+for threads that took one to append, and hands the list to C.
 """
 import array
-import weakref
 import ctypes
 import itertools
 import platform
 import struct
 import threading
 import time
+import weakref
 
 from . import _lib as L
 from ._common import CallbackErrors, Handle, MetadataMixin, new_handle, ms as _ms, split_conf
@@ -532,7 +540,11 @@ class Producer(MetadataMixin, Handle):
         """Serves delivery reports, waiting up to timeout seconds (None or
         -1: forever) for the first; returns how many were served."""
         self._not_in_callback("poll")
-        self._push_now()
+        if timeout != 0:
+            # Whoever waits for reports wants the buffer sent now; poll(0)
+            # after every produce() leaves it to fill (its messages can
+            # have no report yet, and go within linger.ms anyway).
+            self._push_now()
         h = self._current()
         n = self._serve_failed() if self._failed else 0
         n += _poll_now(h, 0)
