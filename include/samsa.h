@@ -528,8 +528,8 @@ typedef struct samsa_producer_room {
 /* Fills *room with how much more fits in p's queue now: a message to topic
  * with key and value of k and v bytes and no headers is queued by
  * samsa_producer_produce (or _produce_batch) when messages >= 1 and bytes
- * >= message_overhead_bytes + k + v, and is too large when k + v + 1024
- * exceeds max_request_bytes (it may be accepted up to a little below).
+ * >= message_overhead_bytes + k + v, and is not refused as too large when
+ * k + v + 1024 <= max_request_bytes (a larger one may or may not be).
  * While no thread produces on p, room only grows (as reports are served).
  * Returns SAMSA_ERR_NONE; SAMSA_ERR__INVALID_ARG for a NULL argument
  * (*room untouched); SAMSA_ERR__DESTROYED after close (*room filled). Any
