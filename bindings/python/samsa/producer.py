@@ -97,12 +97,18 @@ _poll_now = ctypes.PyDLL(L.library_path).samsa_producer_poll
 _poll_now.restype = ctypes.c_int
 _poll_now.argtypes = [ctypes.c_void_p, ctypes.c_int]
 _QUEUE_FULL = KafkaError._QUEUE_FULL
+# Properties whose default is confluent-kafka's (librdkafka's) rather than
+# libsamsa's (Java's): batches of up to 1 MB, not 16 KiB, so that a
+# program written for confluent-kafka batches as it did there.
+_CONFLUENT_DEFAULTS = {"batch.size": "1000000"}
 _produce_batch = L.samsa_producer_produce_batch
 _room = L.samsa_producer_room
-# A generation of the buffer holds this many messages, or value and key
-# bytes, at most.
+# A generation of the buffer holds this many messages at most, and about
+# this many bytes of values and keys (joining more costs much more per
+# byte, the allocation leaving the heap's fast paths); larger messages are
+# not buffered.
 _BATCH_MESSAGES = 1000
-_BATCH_BYTES = 96 * 1024
+_BATCH_BYTES = 60 * 1024
 # Room kept in max.request.size for a record's framing: a message is only
 # buffered when its key and value are this much below it.
 _REQUEST_MARGIN = 1024
@@ -141,6 +147,8 @@ class Producer(MetadataMixin, Handle):
     def __init__(self, conf=None, **kwargs):
         conf = dict(conf or {}, **kwargs)
         plain, py = split_conf(conf, ("on_delivery", "delivery.report.callback"))
+        for k, v in _CONFLUENT_DEFAULTS.items():
+            plain.setdefault(k, v)
         self._default_cb = py.get("on_delivery") or py.get("delivery.report.callback")
         self._conf = plain
         self._errors = CallbackErrors()
@@ -223,7 +231,7 @@ class Producer(MetadataMixin, Handle):
         mixed = key is not None or partition != -1
         most = (2 * hmax if mixed else hmax) + r.message_overhead_bytes
         slots = min(r.messages - 1, (r.bytes - cost) // most, _BATCH_MESSAGES - 1,
-                    _BATCH_BYTES // most)
+                    _BATCH_BYTES // (size + 16))
         g = _Gen(topic, t, partition, slots, mixed)
         g.vals.append((partition, key, value) if mixed else value)
         self._g = g
