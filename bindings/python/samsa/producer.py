@@ -226,9 +226,11 @@ class Producer(MetadataMixin, Handle):
         if not r.messages or cost > r.bytes:
             raise BufferError("Local: Queue full")
         # What each further message may take: values (and keys) up to
-        # hmax bytes, the room counted for as many as that allows.
-        hmax = max(2 * len(value), 256)
+        # hmax bytes, together well below max.request.size, the room
+        # counted for as many as that allows.
         mixed = key is not None or partition != -1
+        limit = r.max_request_bytes - _REQUEST_MARGIN
+        hmax = min(max(2 * len(value), 256), limit // 2 if mixed else limit)
         most = (2 * hmax if mixed else hmax) + r.message_overhead_bytes
         slots = min(r.messages - 1, (r.bytes - cost) // most, _BATCH_MESSAGES - 1,
                     _BATCH_BYTES // (size + 16))

@@ -156,6 +156,33 @@ def test_buffer_error_exactly_when_the_queue_is_full(bootstrap, admin, topic_nam
         assert reports == [(True, (b"%d-" % i).ljust(sizes[i], b"x")) for i in range(n)]
 
 
+def outcomes(conf, topic, sizes):
+    """Produces a value of each size; returns what each produce() did."""
+    p = samsa.Producer(conf)
+    out = []
+    for i, size in enumerate(sizes):
+        try:
+            p.produce(topic, b"x" * size, key=(b"k" if i % 3 == 0 else None))
+            out.append("ok")
+        except BufferError:
+            out.append("full")
+        except samsa.KafkaException as e:
+            out.append(e.args[0].name())
+    assert p.flush(30) == 0
+    p.close()
+    return out
+
+
+def test_too_large_exactly_as_unbuffered(bootstrap, admin, topic_name):
+    create_topic(admin, topic_name, 1)
+    base = {"bootstrap.servers": bootstrap, "max.request.size": 3000}
+    sizes = [10, 1900, 2000, 2600, 2700, 2800, 3000, 20, 1200, 2650, 5, 2690]
+    unbuffered = outcomes(dict(base, **{"linger.ms": 0}), topic_name, sizes)
+    buffered = outcomes(dict(base, **{"linger.ms": 1000}), topic_name, sizes)
+    assert buffered == unbuffered
+    assert "ok" in unbuffered and "_MSG_TOO_LARGE" in unbuffered
+
+
 def test_buffer_error_then_poll_makes_room(bootstrap, admin, topic_name):
     create_topic(admin, topic_name, 1)
     p = samsa.Producer({"bootstrap.servers": bootstrap, "linger.ms": 5,
