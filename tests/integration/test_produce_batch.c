@@ -326,8 +326,19 @@ START_TEST(room_predicts_buffer_memory)
     ck_assert_uint_eq(room.bytes, 20000);
     ck_assert_uint_eq(room.max_request_bytes, 1048576);
     ck_assert_uint_gt(room.message_overhead_bytes, 4);
+    /* samsa_producer_produce counts a message as the room says; its size
+     * leaves room for whole 100-byte messages and o + 50 bytes */
+    size_t before = room.bytes, o = room.message_overhead_bytes;
+    size_t first = (20000 - o - 2 - o - 50) % (o + 100);
+    ck_assert_int_eq(samsa_producer_send(p, "mem", -1, "ab", 2, values, first, NULL, 0, 0, 0, NULL),
+                     0);
+    ck_assert_int_eq(samsa_producer_room(p, "mem", &room), 0);
+    ck_assert_uint_eq(room.bytes, before - (o + 2 + first));
+    ck_assert_uint_eq(room.bytes % (o + 100), o + 50);
+    ck_assert_uint_eq(room.messages, 99999);
+    before = room.bytes;
     /* values of 100 bytes: exactly as many as the room says fit */
-    size_t fit = room.bytes / (room.message_overhead_bytes + 100);
+    size_t fit = before / (room.message_overhead_bytes + 100);
     ck_assert_uint_lt(fit, MAX_MSGS);
     for (size_t i = 0; i < MAX_MSGS; i++)
         lens[i] = 100;
@@ -336,9 +347,10 @@ START_TEST(room_predicts_buffer_memory)
     ck_assert_uint_eq(samsa_producer_produce_batch(p, &b, &err), fit);
     ck_assert_int_eq(err, SAMSA_ERR__QUEUE_FULL);
     ck_assert_int_eq(samsa_producer_room(p, "mem", &room), 0);
-    ck_assert_uint_eq(room.bytes, 20000 - fit * (room.message_overhead_bytes + 100));
+    ck_assert_uint_eq(room.bytes, before - fit * (room.message_overhead_bytes + 100));
     /* what is left takes a message of exactly that much, and no more */
-    size_t left = room.bytes - room.message_overhead_bytes;
+    ck_assert_uint_eq(room.bytes, o + 50);
+    size_t left = room.bytes - o;
     lens[0] = (int32_t)left + 1;
     b.count = 1;
     ck_assert_uint_eq(samsa_producer_produce_batch(p, &b, &err), 0);
