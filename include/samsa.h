@@ -484,6 +484,59 @@ SAMSA_API samsa_err_t samsa_producer_send(samsa_producer_t *p, const char *topic
                                           const samsa_header_t *headers, size_t header_count,
                                           int64_t timestamp_ms, int flags, void *msg_opaque);
 
+/* Messages to one topic for samsa_producer_produce_batch. */
+typedef struct samsa_produce_batch {
+    const char *topic;
+    int32_t partition;         /* every message's when partitions is NULL (-1: the partitioner picks) */
+    const int32_t *partitions; /* NULL, or message i's partition at [i] */
+    const void *values;        /* the values one after the other */
+    const int32_t *value_lens; /* message i's value length, or -1 for a null value (no bytes) */
+    const void *keys;          /* the keys one after the other; NULL with key_lens NULL: null keys */
+    const int32_t *key_lens;   /* message i's key length, or -1 for a null key (no bytes) */
+    size_t count;              /* messages */
+    int64_t timestamp_ms;      /* every message's (0: now) */
+} samsa_produce_batch_t;
+
+/* Queues b->count messages to b->topic, in order, as that many calls of
+ * samsa_producer_produce would, in one call: for bindings whose cost is
+ * the call itself. msg_opaque is NULL in every report; nothing is lent:
+ * b and what it points to are read during the call only (copied).
+ * Returns how many messages were queued, from the first; each of them gets
+ * exactly one delivery report. *err (err may be NULL) is SAMSA_ERR_NONE
+ * when all were queued, or the error that stopped at message number
+ * <return value>, which is not queued, nor is any after it:
+ * SAMSA_ERR__QUEUE_FULL, SAMSA_ERR__MSG_TOO_LARGE, SAMSA_ERR__NOMEM,
+ * SAMSA_ERR__DESTROYED (see samsa_producer_produce). Arguments are checked
+ * before anything is queued: SAMSA_ERR__INVALID_ARG with 0 queued for a
+ * NULL p, b, topic or value_lens (with count > 0), an empty topic or one
+ * longer than 249 bytes, a partition or length below -1, a positive value
+ * length with NULL values, or only one of keys and key_lens NULL. Under
+ * queue.full.behavior=block a full queue stops the batch only after
+ * max.block.ms, as it does samsa_producer_produce. Any thread. */
+SAMSA_API size_t samsa_producer_produce_batch(samsa_producer_t *p, const samsa_produce_batch_t *b,
+                                              samsa_err_t *err);
+
+/* Room left in a producer's queue, from samsa_producer_room. */
+typedef struct samsa_producer_room {
+    size_t messages;               /* more messages that queue.buffering.max.messages allows now */
+    size_t bytes;                  /* more bytes that buffer.memory allows now */
+    size_t message_overhead_bytes; /* what a message to the topic counts against buffer.memory
+                                      beside its key and value (without headers, copied) */
+    size_t max_request_bytes;      /* max.request.size */
+} samsa_producer_room_t;
+
+/* Fills *room with how much more fits in p's queue now: a message to topic
+ * with key and value of k and v bytes and no headers is queued by
+ * samsa_producer_produce (or _produce_batch) when messages >= 1 and bytes
+ * >= message_overhead_bytes + k + v, and is not refused as too large when
+ * k + v + 1024 <= max_request_bytes (a larger one may or may not be).
+ * While no thread produces on p, room only grows (as reports are served).
+ * Returns SAMSA_ERR_NONE; SAMSA_ERR__INVALID_ARG for a NULL argument
+ * (*room untouched); SAMSA_ERR__DESTROYED after close (*room filled). Any
+ * thread. */
+SAMSA_API samsa_err_t samsa_producer_room(samsa_producer_t *p, const char *topic,
+                                          samsa_producer_room_t *room);
+
 /* Serves delivery reports: waits up to timeout_ms (-1: forever, 0: not at
  * all) for the first, then calls the callback for every report ready.
  * Returns the number served. Any thread; one thread at a time serves. */

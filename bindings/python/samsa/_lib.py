@@ -73,6 +73,18 @@ class ProducerCallbacks(Structure):
                 ("opaque", c_void_p)]
 
 
+class ProduceBatch(Structure):
+    # The arrays are given as bytes (struct- or array-packed int32s).
+    _fields_ = [("topic", c_char_p), ("partition", c_int32), ("partitions", c_char_p),
+                ("values", c_char_p), ("value_lens", c_char_p), ("keys", c_char_p),
+                ("key_lens", c_char_p), ("count", c_size_t), ("timestamp_ms", c_int64)]
+
+
+class ProducerRoom(Structure):
+    _fields_ = [("messages", c_size_t), ("bytes", c_size_t),
+                ("message_overhead_bytes", c_size_t), ("max_request_bytes", c_size_t)]
+
+
 class CTopicPartition(Structure):
     _fields_ = [("topic", c_char_p), ("partition", c_int32), ("offset", c_int64),
                 ("err", c_int)]
@@ -205,6 +217,9 @@ samsa_producer_new_kv = _fn("samsa_producer_new_kv", _P, _CPP, _CPP, c_size_t,
 samsa_producer_send = _fn("samsa_producer_send", c_int, _P, c_char_p, c_int32, c_void_p,
                           c_size_t, c_void_p, c_size_t, c_void_p, c_size_t, c_int64, c_int,
                           c_void_p)
+samsa_producer_produce_batch = _fn("samsa_producer_produce_batch", c_size_t, _P,
+                                   POINTER(ProduceBatch), POINTER(c_int))
+samsa_producer_room = _fn("samsa_producer_room", c_int, _P, c_char_p, POINTER(ProducerRoom))
 samsa_producer_poll = _fn("samsa_producer_poll", c_int, _P, c_int)
 samsa_producer_flush = _fn("samsa_producer_flush", c_int, _P, c_int)
 samsa_producer_outstanding = _fn("samsa_producer_outstanding", c_size_t, _P)
