@@ -143,7 +143,7 @@ static bool queue_has_room(const samsa_producer_t *p, size_t bytes)
  * timestamp_ms when the caller gave none, are stamped by the I/O thread
  * when it takes the message (one clock read for all it takes at once).
  * Returns NULL when memory runs out. */
-static pmsg_t *msg_new(const samsa_produce_args_t *a, size_t headers_bytes, size_t topic_len)
+pmsg_t *producer_msg_new(const samsa_produce_args_t *a, size_t headers_bytes, size_t topic_len)
 {
     bool lend = (a->flags & SAMSA_MSG_F_LEND) != 0;
     size_t size = sizeof(pmsg_t) + a->header_count * sizeof(record_header_t) + headers_bytes +
@@ -229,7 +229,7 @@ SAMSA_API samsa_err_t samsa_producer_produce(samsa_producer_t *p, const samsa_pr
     if (record > (size_t)p->cfg.max_request_bytes - 200 || a->key_len > INT32_MAX ||
         a->value_len > INT32_MAX)
         return SAMSA_ERR__MSG_TOO_LARGE;
-    pmsg_t *m = msg_new(a, headers_bytes, topic_len);
+    pmsg_t *m = producer_msg_new(a, headers_bytes, topic_len);
     if (!m)
         return SAMSA_ERR__NOMEM;
     samsa_err_t err = SAMSA_ERR_NONE;

@@ -143,6 +143,12 @@ struct samsa_producer {
 
 void pmsg_queue_push(pmsg_queue_t *q, pmsg_t *m);
 pmsg_t *pmsg_queue_pop(pmsg_queue_t *q);
+
+/* A new message copied from a (and its headers, headers_bytes of names
+ * and values; topic_len bytes of topic), in one allocation, key and value
+ * only referenced when lent (SAMSA_MSG_F_LEND); a is checked already.
+ * NULL when memory runs out. Any thread. */
+pmsg_t *producer_msg_new(const samsa_produce_args_t *a, size_t headers_bytes, size_t topic_len);
 /* Appends all of src to dst; src becomes empty. */
 void pmsg_queue_concat(pmsg_queue_t *dst, pmsg_queue_t *src);
 

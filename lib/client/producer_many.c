@@ -45,32 +45,6 @@ static void batch_args(const samsa_produce_batch_t *b, size_t i, const uint8_t *
         *k += a->key_len;
 }
 
-/* A copied message without headers, as samsa_producer_produce makes it
- * (fields it does not name are zero); NULL when memory runs out. */
-static pmsg_t *batch_msg_new(const samsa_produce_args_t *a, size_t topic_len)
-{
-    size_t size = sizeof(pmsg_t) + topic_len + 1 + a->key_len + a->value_len;
-    pmsg_t *m = malloc(size);
-    if (!m)
-        return NULL;
-    uint8_t *pos = (uint8_t *)(m + 1);
-    *m = (pmsg_t){.topic = (char *)pos, .partition = a->partition, .key_len = a->key_len,
-                  .value_len = a->value_len, .timestamp_ms = a->timestamp_ms, .bytes = size,
-                  .offset = -1, .result_timestamp_ms = -1};
-    memcpy(pos, a->topic, topic_len + 1);
-    pos += topic_len + 1;
-    if (a->key) {
-        memcpy(pos, a->key, a->key_len);
-        m->key = pos;
-        pos += a->key_len;
-    }
-    if (a->value) {
-        memcpy(pos, a->value, a->value_len);
-        m->value = pos;
-    }
-    return m;
-}
-
 /* Hands the messages of q that fit in p's queue, from the first, to the
  * I/O thread, with one lock; frees the others. Returns how many it handed
  * over; *err is SAMSA_ERR__QUEUE_FULL, SAMSA_ERR__DESTROYED or a loop_post
@@ -136,7 +110,7 @@ SAMSA_API size_t samsa_producer_produce_batch(samsa_producer_t *p, const samsa_p
             pmsg_t *m = NULL;
             if (a.key_len + a.value_len > small)
                 big = true;
-            else if (!(m = batch_msg_new(&a, topic_len)))
+            else if (!(m = producer_msg_new(&a, 0, topic_len)))
                 nomem = true;
             if (!m) {
                 v = v0;
