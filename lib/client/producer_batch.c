@@ -108,11 +108,16 @@ bool ppart_full(const ppart_t *pp, const client_config_t *cfg)
     return pp->queue.head && pp->queue_record_bytes + BATCH_HEADER_BYTES > batch_limit(cfg);
 }
 
+bool ppart_batch_reached(const ppart_t *pp, const client_config_t *cfg)
+{
+    return pp->queue.head && pp->queue_record_bytes + BATCH_HEADER_BYTES >= batch_limit(cfg);
+}
+
 bool ppart_ready(const ppart_t *pp, const client_config_t *cfg, int64_t now_ms, bool flushing)
 {
     if (!pp->queue.head)
         return false;
-    if (flushing || pp->queue.bytes >= (size_t)cfg->batch_size_bytes)
+    if (flushing || ppart_batch_reached(pp, cfg))
         return true;
     return now_ms >= ppart_ready_at(pp, cfg);
 }

@@ -168,8 +168,12 @@ void ppart_enqueue(ppart_t *pp, pmsg_t *m);
  * the CPU's cache, into a batch as large as a later build would make. */
 bool ppart_full(const ppart_t *pp, const client_config_t *cfg);
 
-/* Whether pp's queued messages should become a batch now: batch.size
- * bytes are waiting, the oldest waited linger.ms, or a flush asks. */
+/* Whether pp's queue holds a whole batch: records that take batch.size
+ * bytes in a batch (by the estimate; max.request.size caps it). */
+bool ppart_batch_reached(const ppart_t *pp, const client_config_t *cfg);
+
+/* Whether pp's queued messages should become a batch now: a whole batch
+ * is waiting, the oldest waited linger.ms, or a flush asks. */
 bool ppart_ready(const ppart_t *pp, const client_config_t *cfg, int64_t now_ms, bool flushing);
 
 /* When pp's queue, not yet ready, will be: the oldest message's linger

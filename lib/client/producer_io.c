@@ -221,8 +221,10 @@ static void place_waiting(samsa_producer_t *p, ptopic_t *t, pmsg_queue_t *done)
         }
         ppart_t *pp = t->parts[m->partition];
         ppart_enqueue(pp, m);
-        /* A batch's worth went to the sticky partition: move on (KIP-794). */
-        if (sticky && pp->queue.bytes >= (size_t)p->cfg.batch_size_bytes)
+        /* A batch's worth went to the sticky partition: move on (KIP-794),
+         * counting what the records take in the batch, so that the batch
+         * is whole (and built at once, below) when it does. */
+        if (sticky && ppart_batch_reached(pp, &p->cfg))
             t->sticky_partition = -1;
         /* A full batch waits: build it now, while its messages are in the
          * cache (built later, from a queue that grew past the cache, each

@@ -178,13 +178,19 @@ START_TEST(partition_is_ready_after_linger_or_a_full_batch_or_on_flush)
     ppart_t pp = {0};
     ck_assert(!ppart_ready(&pp, &cfg, 0, true)); /* nothing queued */
     ck_assert_int_eq(ppart_ready_at(&pp, &cfg), INT64_MAX);
-    pmsg_queue_push(&pp.queue, msg("a", 100));
+    ppart_enqueue(&pp, msg("a", 100));
     ck_assert(!ppart_ready(&pp, &cfg, 109, false));
     ck_assert(ppart_ready(&pp, &cfg, 110, false));
     ck_assert_int_eq(ppart_ready_at(&pp, &cfg), 110);
     ck_assert(ppart_ready(&pp, &cfg, 100, true));
-    while (pp.queue.bytes < 1000)
-        pmsg_queue_push(&pp.queue, msg("bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", 101));
+    /* ready once the records take batch.size in a batch, not before */
+    int n = 0;
+    while (!ppart_batch_reached(&pp, &cfg)) {
+        ck_assert(!ppart_ready(&pp, &cfg, 100, false));
+        ppart_enqueue(&pp, msg("bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", 101));
+        n++;
+    }
+    ck_assert_int_gt(n, 1);
     ck_assert(ppart_ready(&pp, &cfg, 100, false));
     free_part(&pp);
 }
