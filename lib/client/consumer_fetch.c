@@ -359,11 +359,11 @@ static int cmp_aborted(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* false when memory runs out */
+/* From pd's list (none when pd is NULL); false when memory runs out. */
 static bool aborted_init(aborted_t *a, const fetch_response_partition_data_t *pd)
 {
     memset(a, 0, sizeof(*a));
-    if (pd->aborted_transactions_count <= 0)
+    if (!pd || pd->aborted_transactions_count <= 0)
         return true;
     size_t n = (size_t)pd->aborted_transactions_count;
     a->txns = malloc(n * sizeof(*a->txns));
@@ -432,9 +432,8 @@ static void take_records(samsa_consumer_t *c, cpart_t *p, const fetch_response_p
     const proto_records_t *records = &pd->records;
     if (!records->data || records->len <= 0)
         return;
-    static const fetch_response_partition_data_t none;
     aborted_t ab;
-    bool ab_ok = aborted_init(&ab, c->cfg.read_committed ? pd : &none);
+    bool ab_ok = aborted_init(&ab, c->cfg.read_committed ? pd : NULL);
     cchunk_t *chunk = ab_ok ? malloc(sizeof(*chunk) + (size_t)records->len) : NULL;
     if (!chunk) {
         aborted_free(&ab);

@@ -304,6 +304,12 @@ samsa_err_t group_subscribe(samsa_consumer_t *c, const char *const *topics, size
  * nothing more is to be waited for. */
 bool group_leave(samsa_consumer_t *c);
 
+/* Locked: whether the consumer is a member in generation (its current
+ * one): subscribed, and stable or getting ready to rejoin (its JoinGroup
+ * not yet sent). Answers about that generation count then, and it
+ * heartbeats. */
+bool group_in_generation(const samsa_consumer_t *c, int32_t generation);
+
 /* Locked: the coordinator answered api with UNKNOWN_MEMBER_ID or
  * ILLEGAL_GENERATION (why) for the member's current generation: the group
  * went on without this member, so its partitions are lost (dropped at

@@ -208,9 +208,7 @@ static void on_commit(void *opaque, conn_t *conn, samsa_err_t err, int16_t versi
     if (first == SAMSA_ERR_REBALANCE_IN_PROGRESS && c->group.state == GROUP_STABLE)
         c->group.next_heartbeat_ms = 0; /* learn about the rebalance at once */
     if ((first == SAMSA_ERR_UNKNOWN_MEMBER_ID || first == SAMSA_ERR_ILLEGAL_GENERATION) &&
-        generation >= 0 && generation == c->group.generation && c->subscribed && !c->stopped &&
-        (c->group.state == GROUP_STABLE ||
-         (c->group.state == GROUP_JOIN && !c->group.request_in_flight)))
+        group_in_generation(c, generation))
         group_lost(c, first, "OffsetCommit");
     int64_t now = clock_mono_ms();
     /* A synchronous commit is retried within request.timeout.ms, as Java's

@@ -280,6 +280,13 @@ static void drop_all(samsa_consumer_t *c)
     free_owned(g);
 }
 
+bool group_in_generation(const samsa_consumer_t *c, int32_t generation)
+{
+    const group_t *g = &c->group;
+    return generation >= 0 && generation == g->generation && c->subscribed && !c->stopped &&
+           (g->state == GROUP_STABLE || (g->state == GROUP_JOIN && !g->request_in_flight));
+}
+
 void group_lost(samsa_consumer_t *c, samsa_err_t why, const char *api)
 {
     group_t *g = &c->group;
@@ -783,11 +790,7 @@ static void on_heartbeat(void *opaque, conn_t *conn, samsa_err_t err, int16_t ve
     g->heartbeat_in_flight = false;
     if (!err)
         err = resp->error_code;
-    /* Answers about this generation count while it is the member's, also
-     * while it gets ready to rejoin (JoinGroup not yet sent). */
-    bool current = g->heartbeat_generation == g->generation && !c->stopped && c->subscribed &&
-                   (g->state == GROUP_STABLE || (g->state == GROUP_JOIN && !g->request_in_flight));
-    if (current) {
+    if (group_in_generation(c, g->heartbeat_generation)) {
         if (err == SAMSA_ERR_REBALANCE_IN_PROGRESS) {
             rejoin(c, false);
         } else if (err == SAMSA_ERR_FENCED_INSTANCE_ID) {
@@ -1057,9 +1060,7 @@ void group_run(samsa_consumer_t *c)
         /* Java's heartbeat thread goes on while the member gets ready to
          * rejoin (the application's revocation, its commits), so that the
          * coordinator does not drop it meanwhile. */
-        bool member = g->member_id && g->generation >= 0;
-        if (conn && member &&
-            (g->state == GROUP_STABLE || (g->state == GROUP_JOIN && !g->request_in_flight)))
+        if (conn && g->member_id && group_in_generation(c, g->generation))
             heartbeat(c, conn);
     }
     offsets_run(c, conn);

@@ -132,10 +132,24 @@ static struct timespec deadline_in(int timeout_ms)
     return ts;
 }
 
-static bool queue_has_room(const samsa_producer_t *p, size_t bytes)
+bool producer_queue_has_room(const samsa_producer_t *p, size_t bytes)
 {
     return p->outstanding_msgs < (size_t)p->cfg.queue_max_messages &&
            p->outstanding_bytes + bytes <= (size_t)p->cfg.buffer_memory_bytes;
+}
+
+samsa_err_t producer_input_push(samsa_producer_t *p, pmsg_t *m)
+{
+    if (!p->input_posted) {
+        samsa_err_t err = loop_post(p->loop, producer_io_drain, p);
+        if (err)
+            return err;
+        p->input_posted = true;
+    }
+    pmsg_queue_push(&p->input, m);
+    p->outstanding_msgs++;
+    p->outstanding_bytes += m->bytes;
+    return SAMSA_ERR_NONE;
 }
 
 /* Copies the message into one allocation (key and value only unless
@@ -222,7 +236,7 @@ SAMSA_API samsa_err_t samsa_producer_produce(samsa_producer_t *p, const samsa_pr
         headers_bytes += strlen(a->headers[i].name) + a->headers[i].value_len;
     }
     size_t topic_len = strlen(a->topic);
-    if (topic_len > 249)
+    if (topic_len > PRODUCER_TOPIC_MAX_BYTES)
         return SAMSA_ERR__INVALID_ARG;
     size_t record = a->key_len + a->value_len + headers_bytes +
                     a->header_count * 10 + RECORD_OVERHEAD_BYTES + BATCH_HEADER_BYTES;
@@ -236,7 +250,7 @@ SAMSA_API samsa_err_t samsa_producer_produce(samsa_producer_t *p, const samsa_pr
     struct timespec deadline = {0, 0};
     bool waited = false;
     pthread_mutex_lock(&p->lock);
-    while (!p->closed && !queue_has_room(p, m->bytes)) {
+    while (!p->closed && !producer_queue_has_room(p, m->bytes)) {
         if (!waited) /* the clock is read only when the queue is full */
             deadline = deadline_in(p->cfg.max_block_ms);
         waited = true;
@@ -250,16 +264,8 @@ SAMSA_API samsa_err_t samsa_producer_produce(samsa_producer_t *p, const samsa_pr
         err = SAMSA_ERR__DESTROYED;
         goto out;
     }
-    if (!p->input_posted) {
-        err = loop_post(p->loop, producer_io_drain, p);
-        if (err)
-            goto out;
-        p->input_posted = true;
-    }
-    pmsg_queue_push(&p->input, m);
-    p->outstanding_msgs++;
-    p->outstanding_bytes += m->bytes;
-    m = NULL;
+    if ((err = producer_input_push(p, m)) == SAMSA_ERR_NONE)
+        m = NULL;
 out:
     pthread_mutex_unlock(&p->lock);
     pmsg_free(m);

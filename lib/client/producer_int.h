@@ -144,6 +144,18 @@ struct samsa_producer {
 void pmsg_queue_push(pmsg_queue_t *q, pmsg_t *m);
 pmsg_t *pmsg_queue_pop(pmsg_queue_t *q);
 
+/* Kafka's longest topic name. */
+#define PRODUCER_TOPIC_MAX_BYTES 249
+
+/* Locked (p->lock): whether the queue takes one more message of bytes
+ * (queue.buffering.max.messages, buffer.memory). */
+bool producer_queue_has_room(const samsa_producer_t *p, size_t bytes);
+
+/* Locked (p->lock): hands m to the I/O thread, counting it as
+ * outstanding (the caller checked the room). Returns SAMSA_ERR_NONE, or
+ * loop_post()'s error and m stays the caller's. */
+samsa_err_t producer_input_push(samsa_producer_t *p, pmsg_t *m);
+
 /* A new message copied from a (and its headers, headers_bytes of names
  * and values; topic_len bytes of topic), in one allocation, key and value
  * only referenced when lent (SAMSA_MSG_F_LEND); a is checked already.

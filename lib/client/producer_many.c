@@ -20,7 +20,6 @@
 
 #include "client/producer_int.h"
 
-#define TOPIC_MAX_BYTES 249
 #define SMALL_MARGIN_BYTES 1024 /* below max.request.size: a record's framing fits in it */
 #define CHUNK_MSGS 4096         /* messages copied before they are handed over */
 
@@ -54,20 +53,16 @@ static size_t batch_enqueue(samsa_producer_t *p, pmsg_queue_t *q, samsa_err_t *e
     size_t taken = 0;
     pthread_mutex_lock(&p->lock);
     *err = p->closed ? SAMSA_ERR__DESTROYED : SAMSA_ERR_NONE;
-    if (!*err && !p->input_posted && q->head) {
-        *err = loop_post(p->loop, producer_io_drain, p);
-        p->input_posted = *err == SAMSA_ERR_NONE;
-    }
     while (!*err && q->head) {
-        if (p->outstanding_msgs >= (size_t)p->cfg.queue_max_messages ||
-            p->outstanding_bytes + q->head->bytes > (size_t)p->cfg.buffer_memory_bytes) {
+        if (!producer_queue_has_room(p, q->head->bytes)) {
             *err = SAMSA_ERR__QUEUE_FULL;
             break;
         }
         pmsg_t *m = pmsg_queue_pop(q);
-        p->outstanding_msgs++;
-        p->outstanding_bytes += m->bytes;
-        pmsg_queue_push(&p->input, m);
+        if ((*err = producer_input_push(p, m)) != SAMSA_ERR_NONE) {
+            pmsg_free(m);
+            break;
+        }
         taken++;
     }
     pthread_mutex_unlock(&p->lock);
@@ -83,7 +78,7 @@ SAMSA_API size_t samsa_producer_produce_batch(samsa_producer_t *p, const samsa_p
     samsa_err_t err = SAMSA_ERR__INVALID_ARG;
     size_t queued = 0, topic_len;
     if (!p || !b || !b->topic || !b->topic[0] ||
-        (topic_len = strlen(b->topic)) > TOPIC_MAX_BYTES ||
+        (topic_len = strlen(b->topic)) > PRODUCER_TOPIC_MAX_BYTES ||
         (!b->partitions && b->partition < -1) || (b->count && !b->value_lens) ||
         (!b->keys && b->key_lens) || (b->keys && !b->key_lens))
         goto out;

@@ -239,48 +239,6 @@ static void group_consume(samsa_consumer_t **cs, int nc, int total, bool *seen, 
     ck_assert_int_eq(got, total);
 }
 
-static void group_rebalance(const char *strategy)
-{
-    char topic[64], group[64];
-    /* names of this process's own: runs may share a broker */
-    snprintf(topic, sizeof(topic), "grp-%s-%d", strategy, (int)getpid());
-    snprintf(group, sizeof(group), "g-%s-%d", strategy, (int)getpid());
-    create_topic(topic, 6);
-    produce(topic, 0, 60, 6, NULL);
-    const char *extra[] = {"enable.auto.commit", "false", "partition.assignment.strategy",
-                           strategy, NULL};
-    events_t ev[3] = {{0}};
-    samsa_consumer_t *cs[3];
-    const char *topics[] = {topic};
-    for (int k = 0; k < 2; k++) {
-        cs[k] = consumer(group, &ev[k], extra);
-        ck_assert_int_eq(samsa_consumer_subscribe(cs[k], topics, 1), 0);
-    }
-    bool seen[120] = {0};
-    int per[3] = {0};
-    group_consume(cs, 2, 60, seen, per);
-    /* both got partitions: wait until the group settled on 3 + 3 */
-    for (int i = 0; i < 300 && (ev[0].assigned_now != 3 || ev[1].assigned_now != 3); i++) {
-        ck_assert_ptr_null(samsa_consumer_poll(cs[0], 10));
-        ck_assert_ptr_null(samsa_consumer_poll(cs[1], 10));
-    }
-    ck_assert_int_eq(ev[0].assigned_now, 3);
-    ck_assert_int_eq(ev[1].assigned_now, 3);
-    cs[2] = consumer(group, &ev[2], extra);
-    ck_assert_int_eq(samsa_consumer_subscribe(cs[2], topics, 1), 0);
-    produce(topic, 60, 60, 6, NULL);
-    group_consume(cs, 3, 60, seen, per);
-    for (int i = 0; i < 500 && (ev[0].assigned_now != 2 || ev[1].assigned_now != 2 ||
-                                ev[2].assigned_now != 2);
-         i++)
-        for (int k = 0; k < 3; k++)
-            ck_assert_ptr_null(samsa_consumer_poll(cs[k], 10));
-    for (int k = 0; k < 3; k++)
-        ck_assert_int_eq(ev[k].assigned_now, 2);
-    for (int k = 0; k < 3; k++)
-        samsa_consumer_free(cs[k]);
-}
-
 /* Polls each consumer until every one holds want partitions. */
 static void settle(samsa_consumer_t **cs, events_t *ev, int nc, int want)
 {
@@ -297,42 +255,77 @@ static void settle(samsa_consumer_t **cs, events_t *ev, int nc, int want)
         ck_assert_int_eq(ev[k].assigned_now, want);
 }
 
+/* A group under test: its topic and group names are this process's own
+ * (runs may share a broker). */
+typedef struct test_group {
+    char topic[64], group[64];
+    const char *strategy;
+    samsa_consumer_t *cs[3];
+    events_t ev[3];
+    bool seen[120];
+    int per[3];
+} test_group_t;
+
+/* Member k subscribes to the group's topic, without auto-commit. */
+static void member_join(test_group_t *g, int k)
+{
+    const char *extra[] = {"enable.auto.commit", "false", "partition.assignment.strategy",
+                           g->strategy, NULL};
+    const char *topics[] = {g->topic};
+    g->cs[k] = consumer(g->group, &g->ev[k], extra);
+    ck_assert_int_eq(samsa_consumer_subscribe(g->cs[k], topics, 1), 0);
+}
+
+/* A topic of six partitions holding messages 0..59 and two members of
+ * the strategy that consume them all, committing each; the group then
+ * settles on three partitions each. */
+static void two_members(test_group_t *g, const char *name, const char *strategy)
+{
+    memset(g, 0, sizeof(*g));
+    snprintf(g->topic, sizeof(g->topic), "%s-%d", name, (int)getpid());
+    snprintf(g->group, sizeof(g->group), "g-%s-%d", name, (int)getpid());
+    g->strategy = strategy;
+    create_topic(g->topic, 6);
+    produce(g->topic, 0, 60, 6, NULL);
+    member_join(g, 0);
+    member_join(g, 1);
+    group_consume(g->cs, 2, 60, g->seen, g->per);
+    settle(g->cs, g->ev, 2, 3);
+}
+
+static void group_rebalance(const char *strategy)
+{
+    char name[64];
+    snprintf(name, sizeof(name), "grp-%s", strategy);
+    test_group_t g;
+    two_members(&g, name, strategy);
+    member_join(&g, 2);
+    produce(g.topic, 60, 60, 6, NULL);
+    group_consume(g.cs, 3, 60, g.seen, g.per);
+    settle(g.cs, g.ev, 3, 2);
+    for (int k = 0; k < 3; k++)
+        samsa_consumer_free(g.cs[k]);
+}
+
 /* A member whose application does not poll while it has a partition to
  * give up (so its revocation waits) for longer than session.timeout.ms
  * stays in the group: it gives up that one partition only, and the group
  * settles on two partitions each. */
 START_TEST(member_holding_revocation_past_session_timeout_stays)
 {
-    char topic[64], group[64];
-    snprintf(topic, sizeof(topic), "held-%d", (int)getpid());
-    snprintf(group, sizeof(group), "g-held-%d", (int)getpid());
-    create_topic(topic, 6);
-    produce(topic, 0, 60, 6, NULL);
-    const char *extra[] = {"enable.auto.commit", "false", "partition.assignment.strategy",
-                           "cooperative-sticky", NULL};
-    events_t ev[3] = {{0}};
-    samsa_consumer_t *cs[3];
-    const char *topics[] = {topic};
-    for (int k = 0; k < 2; k++) {
-        cs[k] = consumer(group, &ev[k], extra);
-        ck_assert_int_eq(samsa_consumer_subscribe(cs[k], topics, 1), 0);
-    }
-    bool seen[60] = {0};
-    int per[3] = {0};
-    group_consume(cs, 2, 60, seen, per);
-    settle(cs, ev, 2, 3);
-    int before = ev[0].revoked_total;
-    cs[2] = consumer(group, &ev[2], extra);
-    ck_assert_int_eq(samsa_consumer_subscribe(cs[2], topics, 1), 0);
+    test_group_t g;
+    two_members(&g, "held", "cooperative-sticky");
+    int before = g.ev[0].revoked_total;
+    member_join(&g, 2);
     /* cs[0] is not polled for 8 s; its session.timeout.ms is 6 s */
     for (int i = 0; i < 400; i++) {
-        ck_assert_ptr_null(samsa_consumer_poll(cs[1], 10));
-        ck_assert_ptr_null(samsa_consumer_poll(cs[2], 10));
+        ck_assert_ptr_null(samsa_consumer_poll(g.cs[1], 10));
+        ck_assert_ptr_null(samsa_consumer_poll(g.cs[2], 10));
     }
-    settle(cs, ev, 3, 2);
-    ck_assert_int_eq(ev[0].revoked_total - before, 1);
+    settle(g.cs, g.ev, 3, 2);
+    ck_assert_int_eq(g.ev[0].revoked_total - before, 1);
     for (int k = 0; k < 3; k++)
-        samsa_consumer_free(cs[k]);
+        samsa_consumer_free(g.cs[k]);
 }
 END_TEST
 
