@@ -8,7 +8,10 @@
  * time travels in the value). The producer sleeps between messages, so the
  * clients' own threads have the CPU. Printed: p50, p99 and p99.9 in microseconds
  * for a 1- and an 8-partition topic (lower is better: ratios below 1 favour
- * samsa). $SAMSA_BENCH_E2E_SECONDS sets the length of each run (default 5).
+ * samsa). Each client's latencies are pooled over ROUNDS runs that take
+ * turns with the other client's, who goes first alternating, so that the
+ * machine's drift (other load, the disk) falls on both alike.
+ * $SAMSA_BENCH_E2E_SECONDS sets each client's total (default 10).
  * Without librdkafka.so.1 it says so and exits 0.
  */
 #include <errno.h>
@@ -19,6 +22,7 @@
 
 #define VALUE_BYTES 100
 #define RATE_PER_S 10000
+#define ROUNDS 4
 
 static const char *const producer_kv[][2] = {{"acks", "1"}, {"linger.ms", "0"}};
 #define PRODUCER_KV (sizeof(producer_kv) / sizeof(producer_kv[0]))
@@ -242,31 +246,33 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* The q-quantile of r's latencies in microseconds. */
-static double quantile_us(const run_t *r, double q)
+/* The q-quantile of n sorted latencies in microseconds. */
+static double quantile_us(const uint64_t *lat, long n, double q)
 {
-    if (!r->measured)
+    if (!n)
         return 0;
-    long i = (long)(q * (double)(r->measured - 1) + 0.5);
-    return (double)r->latency_ns[i] / 1000.0;
+    long i = (long)(q * (double)(n - 1) + 0.5);
+    return (double)lat[i] / 1000.0;
 }
 
+/* One run of n messages on a fresh topic; its latencies are appended to
+ * pool (pooled counts them). */
 static bool measure(const char *bootstrap, const char *client, int partitions, long n,
-                    bool (*run)(run_t *), run_t *r)
+                    bool (*run)(run_t *), uint64_t *pool, long *pooled)
 {
-    static char topic[2][64];
-    char *t = topic[client[0] == 's'];
-    snprintf(t, sizeof(topic[0]), "e2e-%s-p%d", client, partitions);
-    memset(r, 0, sizeof(*r));
-    r->bootstrap = bootstrap;
-    r->topic = t;
-    r->partitions = partitions;
-    r->warmup = partitions;
-    r->expected = n + partitions;
-    r->latency_ns = calloc((size_t)n, sizeof(uint64_t));
-    if (!r->latency_ns || !bench_create_topic(bootstrap, t, partitions) || !run(r))
+    static int seq;
+    char topic[64];
+    snprintf(topic, sizeof(topic), "e2e-%s-p%d-%d", client, partitions, ++seq);
+    run_t r = {0};
+    r.bootstrap = bootstrap;
+    r.topic = topic;
+    r.partitions = partitions;
+    r.warmup = partitions;
+    r.expected = n + partitions;
+    r.latency_ns = pool + *pooled;
+    if (!bench_create_topic(bootstrap, topic, partitions) || !run(&r))
         return false;
-    qsort(r->latency_ns, (size_t)r->measured, sizeof(uint64_t), cmp_u64);
+    *pooled += r.measured;
     return true;
 }
 
@@ -276,7 +282,7 @@ int main(void)
         printf("bench e2e: librdkafka.so.1 not found, nothing to compare with\n");
         return 0;
     }
-    long n = bench_env_long("SAMSA_BENCH_E2E_SECONDS", 5) * RATE_PER_S;
+    long n = bench_env_long("SAMSA_BENCH_E2E_SECONDS", 10) * RATE_PER_S / ROUNDS;
     bench_broker_t bb;
     if (!bench_broker_start(&bb))
         return 1;
@@ -284,11 +290,21 @@ int main(void)
     static const int partition_counts[] = {1, 8};
     for (size_t pc = 0; pc < 2 && !status; pc++) {
         int parts = partition_counts[pc];
-        run_t s = {0}, k = {0};
-        if (!measure(bb.bootstrap, "samsa", parts, n, samsa_run, &s) ||
-            !measure(bb.bootstrap, "rdkafka", parts, n, rdk_run, &k)) {
-            status = 1;
-        } else {
+        uint64_t *s = calloc((size_t)(n * ROUNDS), sizeof(uint64_t));
+        uint64_t *k = calloc((size_t)(n * ROUNDS), sizeof(uint64_t));
+        long sn = 0, kn = 0;
+        for (int round = 0; round < ROUNDS && !status; round++) {
+            bool samsa_first = round % 2 == 0;
+            if (!s || !k ||
+                !(samsa_first ? measure(bb.bootstrap, "samsa", parts, n, samsa_run, s, &sn)
+                              : measure(bb.bootstrap, "rdkafka", parts, n, rdk_run, k, &kn)) ||
+                !(samsa_first ? measure(bb.bootstrap, "rdkafka", parts, n, rdk_run, k, &kn)
+                              : measure(bb.bootstrap, "samsa", parts, n, samsa_run, s, &sn)))
+                status = 1;
+        }
+        if (!status) {
+            qsort(s, (size_t)sn, sizeof(uint64_t), cmp_u64);
+            qsort(k, (size_t)kn, sizeof(uint64_t), cmp_u64);
             static const struct {
                 const char *name;
                 double q;
@@ -297,12 +313,12 @@ int main(void)
                 char name[96];
                 snprintf(name, sizeof(name), "e2e_latency_p%d_%s_at_%d_msgs_per_s", parts,
                          qs[i].name, RATE_PER_S);
-                bench_report(name, quantile_us(&s, qs[i].q), "librdkafka",
-                             quantile_us(&k, qs[i].q), "us", 0);
+                bench_report(name, quantile_us(s, sn, qs[i].q), "librdkafka",
+                             quantile_us(k, kn, qs[i].q), "us", 0);
             }
         }
-        free(s.latency_ns);
-        free(k.latency_ns);
+        free(s);
+        free(k);
     }
     bench_broker_stop(&bb);
     return status;
