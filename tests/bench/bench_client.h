@@ -195,6 +195,9 @@ static inline void bench_broker_child(const char *dir, int report_fd, int stop_f
     samsa_conf_t *conf = samsa_conf_new();
     samsa_conf_set(conf, "log.dirs", dir, err, sizeof(err));
     samsa_conf_set(conf, "listeners", "PLAINTEXT://127.0.0.1:0", err, sizeof(err));
+    /* Topics with a size limit (bench_consumer's producer topics) shrink
+     * while the run goes on. */
+    samsa_conf_set(conf, "log.retention.check.interval.ms", "1000", err, sizeof(err));
     samsa_broker_t *b = samsa_broker_new(conf, err, sizeof(err));
     if (!b || samsa_broker_start(b)) {
         fprintf(stderr, "%% broker: %s\n", b ? "cannot start" : err);
@@ -250,7 +253,9 @@ static inline void bench_broker_stop(bench_broker_t *bb)
 }
 
 /* Creates topic with partitions through samsa's admin client. */
-static inline bool bench_create_topic(const char *bootstrap, const char *topic, int partitions)
+static inline bool bench_create_topic_with(const char *bootstrap, const char *topic,
+                                           int partitions, const samsa_topic_config_t *configs,
+                                           size_t config_count)
 {
     const char *k[] = {"bootstrap.servers"};
     const char *v[] = {bootstrap};
@@ -260,7 +265,7 @@ static inline bool bench_create_topic(const char *bootstrap, const char *topic, 
         fprintf(stderr, "%% admin: %s\n", err);
         return false;
     }
-    samsa_new_topic_t t = {topic, partitions, 1, NULL, 0};
+    samsa_new_topic_t t = {topic, partitions, 1, configs, config_count};
     samsa_topic_result_t *r = NULL;
     samsa_err_t e = samsa_admin_create_topics(a, &t, 1, 0, 30000, &r);
     bool ok = !e && r && (!r[0].err || r[0].err == SAMSA_ERR_TOPIC_ALREADY_EXISTS);
@@ -269,6 +274,11 @@ static inline bool bench_create_topic(const char *bootstrap, const char *topic, 
     samsa_topic_results_free(r);
     samsa_admin_free(a);
     return ok;
+}
+
+static inline bool bench_create_topic(const char *bootstrap, const char *topic, int partitions)
+{
+    return bench_create_topic_with(bootstrap, topic, partitions, NULL, 0);
 }
 
 /* Fills k and v (n + 1 entries) with the n pairs of kv and
