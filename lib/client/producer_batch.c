@@ -145,6 +145,11 @@ samsa_err_t ppart_build_batch(ppart_t *pp, const client_config_t *cfg, int64_t p
         return first ? SAMSA_ERR__NOMEM : SAMSA_ERR__STATE;
     }
     buf_init(&b->data, 0);
+    /* Room for what the queue holds (up to a batch) at once: grown by
+     * doubling, a 1 MB batch would be copied about once more. */
+    size_t limit = batch_limit(cfg);
+    size_t want = pp->queue_record_bytes + BATCH_HEADER_BYTES;
+    buf_grow(&b->data, want < limit ? want : limit);
     batch_builder_params_t params;
     batch_builder_params_default(&params, first->timestamp_ms);
     if (producer_id >= 0) {
@@ -152,7 +157,6 @@ samsa_err_t ppart_build_batch(ppart_t *pp, const client_config_t *cfg, int64_t p
         params.producer_epoch = producer_epoch;
         params.base_sequence = pp->next_sequence;
     }
-    size_t limit = batch_limit(cfg);
     batch_builder_t bb;
     batch_builder_init(&bb, &b->data, &params);
     samsa_err_t err = SAMSA_ERR_NONE;
