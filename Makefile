@@ -99,13 +99,20 @@ $(B)/samsa.pc: pkgconfig/samsa.pc.in include/samsa.h
 	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
 
-# The command carries the library in itself: a process that loads no
-# libsamsa.so pages in only the code it runs, which shortens a cold start
-# (the broker's start to its first answer) by several milliseconds.
+# The command carries the library in itself, and OpenSSL and the codecs
+# too when their static archives are installed (Debian's -dev packages ship
+# them): a process that loads no shared objects pages in only the code it
+# runs and relocates nothing of libcrypto, which takes a cold start (the
+# broker's start to its first answer, page cache dropped) from about 32 to
+# 24 ms here. The price: a fix to one of those libraries reaches the
+# command when it is rebuilt. libsamsa.so links them dynamically.
+PROG_DEP_LIBS := $(shell for l in ssl crypto zstd lz4 z; do \
+	  [ -f "$$($(CC) -print-file-name=lib$$l.a)" ] || exit 0; done; \
+	  echo -Wl,-Bstatic -lssl -lcrypto -lzstd -llz4 -lz -Wl,-Bdynamic -lpthread -lm)
 $(SAMSA_BIN): $(PROG_OBJS) $(STATIC_LIB)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) -o $@ $(PROG_OBJS) $(STATIC_LIB) $(LDFLAGS_ALL) $(DEP_LIBS)
+	$(Q)$(CC) -o $@ $(PROG_OBJS) $(STATIC_LIB) $(LDFLAGS_ALL) $(or $(PROG_DEP_LIBS),$(DEP_LIBS))
 
 # Examples use the public header only, like any program outside the tree.
 examples: $(EXAMPLE_BINS)

@@ -13,8 +13,11 @@
  * OffsetForLeaderEpoch, DeleteRecords).
  *
  * Threads: everything here runs on the broker's event-loop thread, except
- * broker_config_load (any thread, before start) and the on_durable
- * callback in produce.c, which only posts to the loop.
+ * broker_config_load (any thread, before start), topics_open (before the
+ * loop runs; it opens the partitions found on disk with
+ * num.recovery.threads.per.data.dir threads that each only fill their own
+ * slot of a topic's partition table) and the on_durable callback in
+ * produce.c, which only posts to the loop.
  */
 #ifndef SAMSA_BROKER_BROKER_INT_H
 #define SAMSA_BROKER_BROKER_INT_H
@@ -104,6 +107,7 @@ typedef struct broker_config {
     int64_t connections_max_idle_ms;  /* connections.max.idle.ms (-1: never) */
     bool log_append_time;             /* log.message.timestamp.type=LogAppendTime */
     int64_t retention_check_ms;       /* log.retention.check.interval.ms */
+    int32_t recovery_threads_per_dir; /* num.recovery.threads.per.data.dir */
     log_config_t log;                 /* log.* (defaults of every topic) */
     /* For the group coordinator (group_config_t) */
     int32_t group_initial_rebalance_delay_ms;

@@ -143,7 +143,8 @@ static const key_def_t keys[] = {
     {"inter.broker.listener.name", K_STRING, "PLAINTEXT", 0, 0, NOF, "Accepted; no effect"},
     {"num.network.threads", K_INT, "3", 1, I32, NOF, "Accepted; samsa uses one loop"},
     {"num.io.threads", K_INT, "8", 1, I32, NOF, "Accepted; samsa uses one loop"},
-    {"num.recovery.threads.per.data.dir", K_INT, "1", 1, I32, NOF, "Accepted; no effect"},
+    {"num.recovery.threads.per.data.dir", K_INT, "8", 1, 256, F(recovery_threads_per_dir),
+     "Threads per log dir that open (and after a crash recover) the partitions at start"},
     {"socket.send.buffer.bytes", K_INT, "102400", -1, I32, NOF, "Accepted; no effect"},
     {"socket.receive.buffer.bytes", K_INT, "102400", -1, I32, NOF, "Accepted; no effect"},
 };

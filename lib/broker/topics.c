@@ -16,6 +16,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -352,10 +353,24 @@ static void topics_remove(struct broker *b, broker_topic_t *t)
 
 /* ---- start and stop -------------------------------------------------------- */
 
-/* Where each discovered partition lives: found[p] = log dir path or NULL. */
+/* A partition found on disk, to be opened. */
+typedef struct open_job {
+    broker_topic_t *t;
+    int32_t index;
+    const char *dir;
+} open_job_t;
+
+typedef struct open_jobs {
+    open_job_t *v;
+    size_t count, cap;
+} open_jobs_t;
+
+/* Allocates t's partitions and opens them: one without a directory yet at
+ * once (creating it), one found on disk (in found) at once too, or, given
+ * later, queued in later for partitions_open_found(). */
 static samsa_err_t topic_open_partitions(struct broker *b, broker_topic_t *t,
                                          const log_partition_id_t *found, size_t nfound,
-                                         char *errbuf, size_t errlen)
+                                         open_jobs_t *later, char *errbuf, size_t errlen)
 {
     t->partitions = calloc((size_t)t->partition_count, sizeof(*t->partitions));
     if (!t->partitions) {
@@ -374,6 +389,20 @@ static samsa_err_t topic_open_partitions(struct broker *b, broker_topic_t *t,
             }
             dir = log_dir_path(b->dirs, found[i].dir_index);
         }
+        if (dir && later) {
+            if (later->count == later->cap) {
+                size_t cap = later->cap ? later->cap * 2 : 64;
+                open_job_t *v = realloc(later->v, cap * sizeof(*v));
+                if (!v) {
+                    snprintf(errbuf, errlen, "out of memory");
+                    return SAMSA_ERR__NOMEM;
+                }
+                later->v = v;
+                later->cap = cap;
+            }
+            later->v[later->count++] = (open_job_t){t, p, dir};
+            continue;
+        }
         if (!dir)
             slog_info(BROKER_MODULE, "%s-%d: no directory yet, creating it", t->name, (int)p);
         samsa_err_t err = partition_open(b, t, p, dir, errbuf, errlen);
@@ -381,6 +410,68 @@ static samsa_err_t topic_open_partitions(struct broker *b, broker_topic_t *t,
             return err;
     }
     return SAMSA_ERR_NONE;
+}
+
+typedef struct open_pool {
+    struct broker *b;
+    const open_jobs_t *jobs;
+    size_t next;             /* atomic: the next job to take */
+    pthread_mutex_t lock;
+    samsa_err_t err;         /* the first failure; later jobs are not started */
+    char errbuf[512];
+} open_pool_t;
+
+static void *open_worker(void *arg)
+{
+    open_pool_t *op = arg;
+    char errbuf[512];
+    for (;;) {
+        size_t i = __atomic_fetch_add(&op->next, 1, __ATOMIC_RELAXED);
+        if (i >= op->jobs->count)
+            break;
+        pthread_mutex_lock(&op->lock);
+        bool failed = op->err != SAMSA_ERR_NONE;
+        pthread_mutex_unlock(&op->lock);
+        if (failed)
+            break;
+        const open_job_t *j = &op->jobs->v[i];
+        errbuf[0] = '\0';
+        samsa_err_t err = partition_open(op->b, j->t, j->index, j->dir, errbuf, sizeof(errbuf));
+        if (err) {
+            pthread_mutex_lock(&op->lock);
+            if (!op->err) {
+                op->err = err;
+                snprintf(op->errbuf, sizeof(op->errbuf), "%s", errbuf);
+            }
+            pthread_mutex_unlock(&op->lock);
+        }
+    }
+    return NULL;
+}
+
+/* Opens the partitions found on disk with num.recovery.threads.per.data.dir
+ * threads per log dir: a cold start mostly waits for the disk (a few small
+ * reads per partition, and recovery's reads after a crash), and waits that
+ * overlap end sooner. */
+static samsa_err_t partitions_open_found(struct broker *b, const open_jobs_t *jobs,
+                                         char *errbuf, size_t errlen)
+{
+    open_pool_t op = {b, jobs, 0, PTHREAD_MUTEX_INITIALIZER, SAMSA_ERR_NONE, ""};
+    size_t want = (size_t)b->cfg.recovery_threads_per_dir * b->cfg.log_dir_count;
+    if (want > jobs->count)
+        want = jobs->count;
+    pthread_t *th = want > 1 ? calloc(want - 1, sizeof(*th)) : NULL;
+    size_t started = 0;
+    while (th && started < want - 1 && pthread_create(&th[started], NULL, open_worker, &op) == 0)
+        started++;
+    open_worker(&op); /* this thread is one of them (the only one, short of threads) */
+    for (size_t i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    free(th);
+    pthread_mutex_destroy(&op.lock);
+    if (op.err)
+        snprintf(errbuf, errlen, "%s", op.errbuf);
+    return op.err;
 }
 
 samsa_err_t topics_open(struct broker *b, char *errbuf, size_t errlen)
@@ -439,8 +530,12 @@ samsa_err_t topics_open(struct broker *b, char *errbuf, size_t errlen)
             err = topic_file_write(b, t);
         }
     }
+    open_jobs_t jobs = {0};
     for (size_t i = 0; !err && i < b->topic_count; i++)
-        err = topic_open_partitions(b, b->topics[i], found, nfound, errbuf, errlen);
+        err = topic_open_partitions(b, b->topics[i], found, nfound, &jobs, errbuf, errlen);
+    if (!err)
+        err = partitions_open_found(b, &jobs, errbuf, errlen);
+    free(jobs.v);
     free(found);
     if (err) {
         if (!errbuf[0])
@@ -515,7 +610,7 @@ samsa_err_t topic_create(struct broker *b, proto_str_t name, int32_t partitions,
         topic_free(t);
         return SAMSA_ERR_KAFKA_STORAGE_ERROR;
     }
-    err = topic_open_partitions(b, t, NULL, 0, errbuf, sizeof(errbuf));
+    err = topic_open_partitions(b, t, NULL, 0, NULL, errbuf, sizeof(errbuf));
     if (err) {
         snprintf(why, whylen, "%s", errbuf);
         topic_delete(b, t);

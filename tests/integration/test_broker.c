@@ -511,6 +511,72 @@ START_TEST(a_restart_keeps_the_data_and_the_topic_ids)
 }
 END_TEST
 
+/* Three topics of five partitions, partition p of topic t holding
+ * t * 5 + p + 1 records, are all there after restarts that open them with
+ * 4 threads and with 1. */
+START_TEST(a_restart_opening_partitions_in_parallel_keeps_every_one)
+{
+    static const char *const topics[] = {"para-a", "para-b", "para-c"};
+    kclient_t c;
+    kclient_connect(&c, tb.bootstrap);
+    buf_t batch;
+    buf_init(&batch, 0);
+    for (int t = 0; t < 3; t++) {
+        kclient_create_topic(&c, topics[t], 5, false);
+        for (int p = 0; p < 5; p++) {
+            test_batch(&batch, t * 5 + p + 1, 1000, 1);
+            ck_assert_int_eq(kclient_produce(&c, topics[t], p, 1, batch.data, batch.len)->error_code,
+                             0);
+        }
+    }
+    kclient_close(&c);
+    static const char *const threads[] = {"4", "1"};
+    for (int round = 0; round < 2; round++) {
+        test_broker_stop(&tb, false);
+        const char *const extra[] = {"num.recovery.threads.per.data.dir", threads[round], NULL};
+        test_broker_start(&tb, true, extra);
+        kclient_connect(&c, tb.bootstrap);
+        for (int t = 0; t < 3; t++)
+            for (int p = 0; p < 5; p++) {
+                fetch_response_partition_data_t *fp = kclient_fetch(&c, topics[t], p, 0);
+                ck_assert_int_eq(fp->error_code, 0);
+                ck_assert_int_eq(fp->high_watermark, t * 5 + p + 1);
+                ck_assert_int_gt(fp->records.len, 0);
+            }
+        kclient_close(&c);
+    }
+    buf_free(&batch);
+}
+END_TEST
+
+/* A partition that cannot be opened (another holder has its lock) stops
+ * the start, and the error names it; once it is free the broker starts. */
+START_TEST(a_partition_that_cannot_be_opened_fails_the_start_by_name)
+{
+    kclient_t c;
+    kclient_connect(&c, tb.bootstrap);
+    kclient_create_topic(&c, "held", 6, false);
+    kclient_close(&c);
+    test_broker_stop(&tb, false);
+    log_config_t cfg;
+    log_config_init(&cfg);
+    char err[512];
+    partition_log_t *held = partition_log_open(tb.dir, "held", 4, &cfg, err, sizeof(err));
+    ck_assert_msg(held != NULL, "%s", err);
+    samsa_conf_t *conf = samsa_conf_new();
+    ck_assert_int_eq(samsa_conf_set(conf, "log.dirs", tb.dir, err, sizeof(err)), 0);
+    ck_assert_int_eq(samsa_conf_set(conf, "listeners", "PLAINTEXT://127.0.0.1:0", err,
+                                    sizeof(err)),
+                     0);
+    err[0] = '\0';
+    samsa_broker_t *b = samsa_broker_new(conf, err, sizeof(err));
+    ck_assert_ptr_null(b);
+    ck_assert_msg(strstr(err, "held-4") != NULL, "error: %s", err);
+    partition_log_close(held, true);
+    test_broker_start(&tb, true, NULL);
+}
+END_TEST
+
 START_TEST(a_client_leaving_with_a_parked_fetch_leaves_nothing_behind)
 {
     kclient_t c;
@@ -586,6 +652,8 @@ int main(void)
     tcase_add_test(tc, list_offsets_earliest_latest_by_timestamp_and_max);
     tcase_add_test(tc, delete_records_moves_the_log_start);
     tcase_add_test(tc, a_restart_keeps_the_data_and_the_topic_ids);
+    tcase_add_test(tc, a_restart_opening_partitions_in_parallel_keeps_every_one);
+    tcase_add_test(tc, a_partition_that_cannot_be_opened_fails_the_start_by_name);
     tcase_add_test(tc, a_client_leaving_with_a_parked_fetch_leaves_nothing_behind);
     tcase_add_test(tc, a_client_leaving_with_megabytes_of_responses_pending_leaves_the_broker_serving);
     suite_add_tcase(s, tc);
