@@ -571,6 +571,7 @@ START_TEST(a_partition_that_cannot_be_opened_fails_the_start_by_name)
     err[0] = '\0';
     samsa_broker_t *b = samsa_broker_new(conf, err, sizeof(err));
     ck_assert_ptr_null(b);
+    samsa_conf_free(conf); /* still ours when the broker could not be made */
     ck_assert_msg(strstr(err, "held-4") != NULL, "error: %s", err);
     partition_log_close(held, true);
     test_broker_start(&tb, true, NULL);
