@@ -268,29 +268,28 @@ static void want_write(conn_t *c)
 }
 
 /* Writes what is framed at once instead of on the loop's next turn (which
- * costs a wake-up and two epoll_ctl per request, and a request's latency):
- * plaintext only, and nothing but the bytes. What send() cannot take, a
- * failure, and requests without a response (completed by do_write, whose
- * callbacks must not run inside conn_send) are left to do_write, woken by
- * write readiness. */
+ * costs a wake-up and two epoll_ctl per request, and a request's latency).
+ * Plaintext only, and only the bytes: what send() cannot take, a failure,
+ * and requests without a response (completed by do_write, whose callbacks
+ * must not run inside conn_send) are left to do_write, woken by write
+ * readiness. */
 static void write_now(conn_t *c)
 {
-    while (!c->tls && c->fd >= 0 && c->out_off < c->out.len) {
-        ssize_t n = send(c->fd, c->out.data + c->out_off, c->out.len - c->out_off,
-                         MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n <= 0)
-            break;
-        c->out_off += (size_t)n;
-        c->out_total += (size_t)n;
+    if (c->state == CONN_UP && !c->tls && !c->written.head) {
+        while (c->out_off < c->out.len) {
+            ssize_t n = send(c->fd, c->out.data + c->out_off, c->out.len - c->out_off,
+                             MSG_NOSIGNAL | MSG_DONTWAIT);
+            if (n <= 0)
+                break;
+            c->out_off += (size_t)n;
+            c->out_total += (size_t)n;
+        }
+        if (c->out_off == c->out.len) {
+            buf_reset(&c->out);
+            c->out_off = 0;
+        }
     }
-    if (c->out_off == c->out.len && !c->written.head) {
-        buf_reset(&c->out);
-        c->out_off = 0;
-    }
-    if (c->written.head && c->fd >= 0)
-        loop_mod_fd(c->loop, c->fd, LOOP_READ | LOOP_WRITE);
-    else
-        want_write(c);
+    want_write(c);
 }
 
 /* Moves queued requests onto the wire while the in-flight limit allows. */

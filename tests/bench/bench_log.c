@@ -169,6 +169,15 @@ static int compare_double(const void *x, const void *y)
     return a < b ? -1 : a > b;
 }
 
+/* Sorts and frees the n acknowledgment latencies (seconds); p50 and p99 in ms. */
+static void latency_quantiles(double *lat, size_t n, double *p50_ms, double *p99_ms)
+{
+    qsort(lat, n, sizeof(double), compare_double);
+    *p50_ms = lat[n / 2] * 1e3;
+    *p99_ms = lat[n * 99 / 100] * 1e3;
+    free(lat);
+}
+
 /* APPENDERS threads append total_bytes in 16 KiB batches, each waiting for
  * its fdatasync when durable, else with one fdatasync at the end; MB/s. */
 static double run_appenders(log_write_mode_t mode, bool durable, double *p50_ms, double *p99_ms)
@@ -193,10 +202,7 @@ static double run_appenders(log_write_mode_t mode, bool durable, double *p50_ms,
     double secs = bench_now() - t0;
     partition_log_close(pl, true);
     drop_log();
-    qsort(lat, n, sizeof(double), compare_double);
-    *p50_ms = lat[n / 2] * 1e3;
-    *p99_ms = lat[n * 99 / 100] * 1e3;
-    free(lat);
+    latency_quantiles(lat, n, p50_ms, p99_ms);
     return (double)(n * BATCH_BYTES) / secs / 1e6;
 }
 
@@ -275,10 +281,7 @@ static double run_pipelined(log_write_mode_t mode, double *p50_ms, double *p99_m
     partition_log_close(pl, true);
     drop_log();
     buf_free(&b);
-    qsort(lat, n, sizeof(double), compare_double);
-    *p50_ms = lat[n / 2] * 1e3;
-    *p99_ms = lat[n * 99 / 100] * 1e3;
-    free(lat);
+    latency_quantiles(lat, n, p50_ms, p99_ms);
     return (double)(n * BATCH_BYTES) / secs / 1e6;
 }
 
