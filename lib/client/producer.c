@@ -28,6 +28,10 @@ static void *io_thread(void *opaque)
     return NULL;
 }
 
+/* Producers alive in the process: freeing the last one empties the
+ * freeing thread's cache of message blocks (see pmsg_free). */
+static long live_producers;
+
 static void destroy(samsa_producer_t *p)
 {
     if (p->loop)
@@ -44,6 +48,8 @@ static void destroy(samsa_producer_t *p)
     pthread_cond_destroy(&p->space_cond);
     pthread_mutex_destroy(&p->lock);
     free(p);
+    if (__atomic_sub_fetch(&live_producers, 1, __ATOMIC_ACQ_REL) == 0)
+        pmsg_cache_drop();
 }
 
 SAMSA_API samsa_producer_t *samsa_producer_new(samsa_conf_t *conf,
@@ -84,6 +90,7 @@ SAMSA_API samsa_producer_t *samsa_producer_new_kv(const char *const *keys,
         snprintf(errstr, errlen, "out of memory");
         return NULL;
     }
+    __atomic_add_fetch(&live_producers, 1, __ATOMIC_ACQ_REL);
     p->cfg = cfg;
     if (callbacks)
         p->cb = *callbacks;
@@ -162,9 +169,11 @@ pmsg_t *producer_msg_new(const samsa_produce_args_t *a, size_t headers_bytes, si
     bool lend = (a->flags & SAMSA_MSG_F_LEND) != 0;
     size_t size = sizeof(pmsg_t) + a->header_count * sizeof(record_header_t) + headers_bytes +
                   topic_len + 1 + (lend ? 0 : a->key_len + a->value_len);
-    pmsg_t *m = malloc(size);
+    uint8_t block_class;
+    pmsg_t *m = pmsg_alloc(size, &block_class);
     if (!m)
         return NULL;
+    m->block_class = block_class;
     uint8_t *pos = (uint8_t *)(m + 1);
     m->next = NULL;
     m->headers = a->header_count ? (record_header_t *)pos : NULL;

@@ -53,11 +53,87 @@ void pmsg_queue_concat(pmsg_queue_t *dst, pmsg_queue_t *src)
     memset(src, 0, sizeof(*src));
 }
 
+/* Each thread's cache of free message blocks, a list per size class. A
+ * malloc and a free per message cost about as much as the rest of
+ * produce() and poll() together, and a heap that shrinks and grows again
+ * faults its pages back in each time. Application threads usually both
+ * produce and poll, so a thread's served messages become its next ones
+ * without a lock. At most BLOCK_CACHE_MAX_BYTES per thread, a few full
+ * batches of small messages; the thread's exit, or the last producer's
+ * free on it, frees them. */
+#define BLOCK_CLASSES (PMSG_BLOCK_MAX_BYTES / PMSG_BLOCK_STEP)
+#define BLOCK_CACHE_MAX_BYTES ((size_t)8 << 20)
+
+typedef struct block_cache {
+    pmsg_t *head[BLOCK_CLASSES + 1]; /* by class (1..BLOCK_CLASSES), linked by next */
+    size_t bytes;
+    bool registered; /* with the key, whose destructor empties it at thread exit */
+} block_cache_t;
+
+static __thread block_cache_t block_cache;
+static pthread_key_t block_cache_key;
+static pthread_once_t block_cache_once = PTHREAD_ONCE_INIT;
+static bool block_cache_key_made;
+
+void pmsg_cache_drop(void)
+{
+    for (int c = 1; c <= BLOCK_CLASSES; c++) {
+        pmsg_t *m;
+        while ((m = block_cache.head[c])) {
+            block_cache.head[c] = m->next;
+            free(m);
+        }
+    }
+    block_cache.bytes = 0;
+}
+
+static void block_cache_exit(void *unused)
+{
+    (void)unused;
+    pmsg_cache_drop();
+}
+
+static void block_cache_make_key(void)
+{
+    block_cache_key_made = pthread_key_create(&block_cache_key, block_cache_exit) == 0;
+}
+
+void *pmsg_alloc(size_t size, uint8_t *block_class)
+{
+    if (size > PMSG_BLOCK_MAX_BYTES) {
+        *block_class = 0;
+        return malloc(size);
+    }
+    unsigned c = (unsigned)((size + PMSG_BLOCK_STEP - 1) / PMSG_BLOCK_STEP);
+    *block_class = (uint8_t)c;
+    pmsg_t *m = block_cache.head[c];
+    if (!m)
+        return malloc(c * PMSG_BLOCK_STEP);
+    block_cache.head[c] = m->next;
+    block_cache.bytes -= c * PMSG_BLOCK_STEP;
+    return m;
+}
+
 void pmsg_free(pmsg_t *m)
 {
     if (!m)
         return;
     free(m->errstr);
+    unsigned c = m->block_class;
+    if (c && block_cache.bytes + c * PMSG_BLOCK_STEP <= BLOCK_CACHE_MAX_BYTES) {
+        if (!block_cache.registered) {
+            pthread_once(&block_cache_once, block_cache_make_key);
+            /* Any non-NULL value: the destructor runs at the thread's exit. */
+            block_cache.registered =
+                block_cache_key_made && pthread_setspecific(block_cache_key, &block_cache) == 0;
+        }
+        if (block_cache.registered) {
+            m->next = block_cache.head[c];
+            block_cache.head[c] = m;
+            block_cache.bytes += c * PMSG_BLOCK_STEP;
+            return;
+        }
+    }
     free(m);
 }
 
@@ -144,7 +220,13 @@ samsa_err_t ppart_build_batch(ppart_t *pp, const client_config_t *cfg, int64_t p
         free(b);
         return first ? SAMSA_ERR__NOMEM : SAMSA_ERR__STATE;
     }
-    buf_init(&b->data, 0);
+    pbatch_spares_t *spares = pp->spares;
+    if (spares && spares->count > 0) {
+        b->data = spares->bufs[--spares->count];
+        spares->bytes -= b->data.cap;
+    } else {
+        buf_init(&b->data, 0);
+    }
     /* Room for what the queue holds (up to a batch) at once: grown by
      * doubling, a 1 MB batch would be copied about once more. */
     size_t limit = batch_limit(cfg);
@@ -256,11 +338,25 @@ void ppart_remove_batch(ppart_t *pp, pbatch_t *b)
     }
 }
 
+void pbatch_spares_free(pbatch_spares_t *s)
+{
+    while (s->count > 0)
+        buf_free(&s->bufs[--s->count]);
+    s->bytes = 0;
+}
+
 void pbatch_free(pbatch_t *b)
 {
     if (!b)
         return;
-    buf_free(&b->data);
+    pbatch_spares_t *s = b->part ? b->part->spares : NULL;
+    if (s && b->data.data && s->count < PBATCH_SPARES && s->bytes + b->data.cap <= s->max_bytes) {
+        buf_reset(&b->data);
+        s->bytes += b->data.cap;
+        s->bufs[s->count++] = b->data;
+    } else {
+        buf_free(&b->data);
+    }
     free(b->msgv);
     free(b);
 }
@@ -294,6 +390,7 @@ samsa_err_t ppart_split_batch(ppart_t *pp, pbatch_t *b, const client_config_t *c
     scratch.partition = pp->partition;
     scratch.next_sequence = b->base_sequence >= 0 ? b->base_sequence : 0;
     scratch.built_bytes = pp->built_bytes;
+    scratch.spares = pp->spares;
     size_t half = (size_t)b->record_count / 2;
     samsa_err_t err = SAMSA_ERR_NONE;
     for (int pass = 0; pass < 2 && !err; pass++) {

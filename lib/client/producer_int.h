@@ -31,28 +31,32 @@
 typedef struct pmsg {
     struct pmsg *next;
     char *topic;             /* inside this allocation */
-    int32_t partition;       /* asked for (-1), then chosen */
     const uint8_t *key;      /* NULL: null key */
-    size_t key_len;
     const uint8_t *value;    /* NULL: null value */
-    size_t value_len;
     record_header_t *headers; /* inside this allocation */
-    size_t header_count;
+    void *opaque;
     int64_t timestamp_ms;
     int64_t enqueued_ms;     /* monotonic, for delivery.timeout.ms */
-    size_t bytes;            /* counted against buffer.memory */
-    void *opaque;
+    /* Lengths and counts fit 32 bits: produce() refuses a message larger
+     * than max.request.size (an int32). Kept small, the message header
+     * takes two cache lines. */
+    uint32_t key_len;
+    uint32_t value_len;
+    uint32_t header_count;
+    int32_t partition;       /* asked for (-1), then chosen */
+    uint32_t bytes;          /* counted against buffer.memory */
     /* outcome: a delivered batch sets the first of its messages only, so
      * the I/O thread touches none of the others; poll() gives each of the
      * run_count messages, in order, offset + its index and
      * result_timestamp_ms (or, when that is -1, its own timestamp) */
     uint32_t run_count;      /* 0 but on the first message of a delivered batch */
+    samsa_err_t err;         /* failed messages are outside runs */
+    uint8_t block_class;     /* 0, or the allocation is a block of that class (see pmsg_alloc) */
     struct pmsg **run_msgs;  /* with run_count: the run's messages in order, so that poll()
                               * can load them ahead (malloc'd, poll frees it), or NULL */
+    char *errstr;            /* malloc'd when err is set; may be NULL if memory ran out */
     int64_t offset;          /* of the run's first message; -1 unknown (acks=0) */
     int64_t result_timestamp_ms; /* LogAppendTime of the run, or -1 */
-    samsa_err_t err;         /* failed messages are outside runs */
-    char *errstr;            /* malloc'd when err is set; may be NULL if memory ran out */
 } pmsg_t;
 
 typedef struct pmsg_queue {
@@ -62,6 +66,19 @@ typedef struct pmsg_queue {
 } pmsg_queue_t;
 
 struct ppart;
+
+/* Buffers of acknowledged batches, kept for the next ones: a batch buffer
+ * new from the allocator is memory the process has not touched lately, and
+ * writing a megabyte batch into it costs a page fault every 4 KiB. Up to
+ * PBATCH_SPARES buffers holding at most max_bytes (a quarter of
+ * buffer.memory) together. I/O thread only. */
+#define PBATCH_SPARES 16
+typedef struct pbatch_spares {
+    buf_t bufs[PBATCH_SPARES];
+    int count;
+    size_t bytes;     /* the capacity they hold */
+    size_t max_bytes;
+} pbatch_spares_t;
 
 typedef struct pbatch {
     struct pbatch *next;     /* in the partition's list, oldest first */
@@ -84,6 +101,8 @@ typedef struct ppart {
     size_t queue_record_bytes; /* what queue's records take in a batch, estimated */
     size_t *built_bytes;     /* when set: data bytes of the batches built and not yet
                               * removed, summed over all the partitions it is shared by */
+    pbatch_spares_t *spares; /* when set: where this partition's batches take their
+                              * buffers from and leave them */
     pbatch_t *batches, *batches_tail; /* built and not yet acknowledged */
     int in_flight;           /* batches on the wire */
     int32_t in_flight_node;  /* the broker they went to (valid while in_flight > 0) */
@@ -113,6 +132,7 @@ typedef struct producer_io {
     bool need_new_pid;       /* sequences broke: get a new id once nothing is in flight */
     int in_flight_batches;
     size_t built_bytes;      /* every partition's built_bytes (see ppart_t) */
+    pbatch_spares_t spares;  /* every partition's (see ppart_t) */
     bool flushing;
     bool stopped;
     unsigned rand_state;
@@ -164,8 +184,29 @@ pmsg_t *producer_msg_new(const samsa_produce_args_t *a, size_t headers_bytes, si
 /* Appends all of src to dst; src becomes empty. */
 void pmsg_queue_concat(pmsg_queue_t *dst, pmsg_queue_t *src);
 
-/* Frees a message and its error string (not lent key/value). */
+/* Frees the buffers s keeps. */
+void pbatch_spares_free(pbatch_spares_t *s);
+
+/* Messages that take at most PMSG_BLOCK_MAX_BYTES (producer_msg_new's one
+ * allocation) get a block, their size rounded up to PMSG_BLOCK_STEP
+ * bytes, and a freed block is kept by the thread that freed it for the
+ * next message of its size that it produces. The rounding is tight: the
+ * queue of messages is walked by the I/O thread, and blocks with room to
+ * spare cost more in cache misses than the cache saves. */
+#define PMSG_BLOCK_STEP 32
+#define PMSG_BLOCK_MAX_BYTES 512
+
+/* size bytes for a message: a block when size fits one, from this thread's
+ * cache when it has one (*block_class is then set, else 0). NULL when
+ * memory runs out. */
+void *pmsg_alloc(size_t size, uint8_t *block_class);
+
+/* Frees a message and its error string (not lent key/value); a block goes
+ * to this thread's cache while it has room. */
 void pmsg_free(pmsg_t *m);
+
+/* Frees the blocks this thread's cache holds. */
+void pmsg_cache_drop(void);
 
 /* Sets a message's outcome to err, with an error string formatted from fmt
  * (the string is dropped, not the outcome, when memory runs out). */

@@ -135,6 +135,7 @@ static bool sync_partitions(producer_io_t *io, ptopic_t *t)
         pp->topic = t;
         pp->partition = i;
         pp->built_bytes = &io->built_bytes;
+        pp->spares = &io->spares;
         t->parts[i] = pp;
         t->part_count = i + 1;
     }
@@ -796,6 +797,7 @@ samsa_err_t producer_io_init(samsa_producer_t *p, char *errbuf, size_t errlen)
     io->loop = p->loop;
     io->producer_id = -1;
     io->producer_epoch = -1;
+    io->spares.max_bytes = (size_t)(p->cfg.buffer_memory_bytes / 4);
     io->rand_state = (unsigned)(uintptr_t)p ^ (unsigned)loop_now_ms(p->loop);
     return cluster_init(&io->cluster, p->loop, &p->cfg, on_cluster_update, on_conn_event, p,
                         errbuf, errlen);
@@ -828,6 +830,7 @@ void producer_io_shutdown(samsa_producer_t *p)
     free(io->topics);
     io->topics = NULL;
     io->topic_count = 0;
+    pbatch_spares_free(&io->spares);
     int64_t wall = clock_wall_ms();
     for (pmsg_t *m = done.head; m; m = m->next) {
         if (!m->timestamp_ms) /* never taken by the I/O thread */
