@@ -153,6 +153,8 @@ samsa_err_t producer_input_push(samsa_producer_t *p, pmsg_t *m)
             return err;
         p->input_posted = true;
     }
+    if (p->hint && !strcmp(m->topic, p->hint_name))
+        m->topic_hint = p->hint;
     pmsg_queue_push(&p->input, m);
     p->outstanding_msgs++;
     p->outstanding_bytes += m->bytes;
@@ -225,7 +227,7 @@ pmsg_t *producer_msg_new(const samsa_produce_args_t *a, size_t headers_bytes, si
     m->bytes = size + (lend ? a->key_len + a->value_len : 0);
     m->opaque = a->msg_opaque;
     m->run_count = 0;
-    m->run_msgs = NULL;
+    m->topic_hint = NULL;
     m->offset = -1;
     m->result_timestamp_ms = -1;
     m->err = SAMSA_ERR_NONE;

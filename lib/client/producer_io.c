@@ -247,6 +247,10 @@ void producer_io_drain(void *opaque)
     pmsg_queue_t in = p->input;
     memset(&p->input, 0, sizeof(p->input));
     p->input_posted = false;
+    if (io->last_topic && p->hint != io->last_topic) {
+        p->hint = io->last_topic;
+        snprintf(p->hint_name, sizeof(p->hint_name), "%s", io->last_topic->ct->name);
+    }
     io->flushing = p->flush_requests > 0;
     pthread_mutex_unlock(&p->lock);
     if (io->stopped) {
@@ -264,7 +268,10 @@ void producer_io_drain(void *opaque)
         m->enqueued_ms = now;
         if (!m->timestamp_ms)
             m->timestamp_ms = wall;
-        ptopic_t *t = io_topic(p, m->topic);
+        /* A topic, once known here, stays until the producer is freed. */
+        ptopic_t *t = m->topic_hint ? m->topic_hint : io_topic(p, m->topic);
+        m->topic_hint = NULL;
+        io->last_topic = t;
         if (!t) {
             pmsg_set_error(m, SAMSA_ERR__NOMEM, "topic %s: out of memory", m->topic);
             pmsg_queue_push(&done, m);
