@@ -247,7 +247,7 @@ void producer_io_drain(void *opaque)
     pmsg_queue_t in = p->input;
     memset(&p->input, 0, sizeof(p->input));
     p->input_posted = false;
-    if (io->last_topic && p->hint != io->last_topic) {
+    if (!io->stopped && io->last_topic && p->hint != io->last_topic) {
         p->hint = io->last_topic;
         snprintf(p->hint_name, sizeof(p->hint_name), "%s", io->last_topic->ct->name);
     }
@@ -837,6 +837,10 @@ void producer_io_shutdown(samsa_producer_t *p)
     free(io->topics);
     io->topics = NULL;
     io->topic_count = 0;
+    io->last_topic = NULL;
+    pthread_mutex_lock(&p->lock);
+    p->hint = NULL; /* freed above */
+    pthread_mutex_unlock(&p->lock);
     pbatch_spares_free(&io->spares);
     int64_t wall = clock_wall_ms();
     for (pmsg_t *m = done.head; m; m = m->next) {
