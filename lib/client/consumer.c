@@ -137,6 +137,12 @@ void consumer_queue_drop(samsa_consumer_t *c, const cpart_t *p)
 
 void consumer_queue_push(samsa_consumer_t *c, cmsg_t *m)
 {
+    consumer_queue_add(c, m);
+    pthread_cond_broadcast(&c->cond);
+}
+
+void consumer_queue_add(samsa_consumer_t *c, cmsg_t *m)
+{
     m->next = NULL;
     if (c->queue_tail)
         c->queue_tail->next = m;
@@ -146,7 +152,6 @@ void consumer_queue_push(samsa_consumer_t *c, cmsg_t *m)
     c->queued_bytes += m->bytes;
     if (m->part)
         ((cpart_t *)m->part)->queued++;
-    pthread_cond_broadcast(&c->cond);
 }
 
 cmsg_t *consumer_error_msg(const char *topic, int32_t partition, int64_t offset, samsa_err_t err,

@@ -489,7 +489,7 @@ static void take_records(samsa_consumer_t *c, cpart_t *p, const fetch_response_p
                 err = SAMSA_ERR__NOMEM;
                 break;
             }
-            consumer_queue_push(c, m);
+            consumer_queue_add(c, m); /* on_fetch wakes poll */
         }
         if (!err)
             err = ri.err;
@@ -523,6 +523,7 @@ static void on_fetch(void *opaque, conn_t *conn, samsa_err_t err, int16_t versio
     samsa_consumer_t *c = r->c;
     const fetch_response_t *resp = resp_;
     pthread_mutex_lock(&c->lock);
+    const cmsg_t *tail_before = c->queue_tail;
     for (int i = 0; i < r->count; i++)
         r->parts[i].part->fetch_in_flight = false;
     if (!err && resp->error_code)
@@ -566,7 +567,13 @@ static void on_fetch(void *opaque, conn_t *conn, samsa_err_t err, int16_t versio
             part_backoff(c, r->parts[i].part);
     }
     consumer_kick(c);
+    bool took = c->queue_tail != tail_before;
     pthread_mutex_unlock(&c->lock);
+    /* After the lock: a poll woken while this thread held it would only
+     * wait for it again. A poll that looked before the records came is
+     * waiting on the condition by now; one that looks later sees them. */
+    if (took)
+        pthread_cond_broadcast(&c->cond);
     free(r);
 }
 

@@ -231,6 +231,11 @@ void consumer_queue_drop(samsa_consumer_t *c, const cpart_t *p);
 /* Locked: appends a message to the poll queue and wakes poll. */
 void consumer_queue_push(samsa_consumer_t *c, cmsg_t *m);
 
+/* Locked: appends a message to the poll queue without waking poll; the
+ * caller wakes it (c->cond) once it has let go of the lock, so that poll
+ * does not wake only to wait for the lock. */
+void consumer_queue_add(samsa_consumer_t *c, cmsg_t *m);
+
 /* An error message for the application (err, formatted text, where). NULL
  * when memory runs out. */
 cmsg_t *consumer_error_msg(const char *topic, int32_t partition, int64_t offset, samsa_err_t err,
