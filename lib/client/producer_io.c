@@ -59,8 +59,9 @@ void producer_report(samsa_producer_t *p, pmsg_queue_t *done)
         return;
     pthread_mutex_lock(&p->lock);
     pmsg_queue_concat(&p->reports, done);
-    pthread_cond_broadcast(&p->report_cond);
     pthread_mutex_unlock(&p->lock);
+    /* After the lock, which the woken poll() takes first thing. */
+    pthread_cond_broadcast(&p->report_cond);
 }
 
 static bool retriable(samsa_err_t err)
