@@ -98,6 +98,15 @@ static void block_cache_make_key(void)
     block_cache_key_made = pthread_key_create(&block_cache_key, block_cache_exit) == 0;
 }
 
+/* A library unloaded (dlclose) while threads that cached blocks live on
+ * must not leave them a destructor in unmapped code: their blocks are
+ * left to the process instead. */
+__attribute__((destructor)) static void block_cache_unload(void)
+{
+    if (block_cache_key_made)
+        pthread_key_delete(block_cache_key);
+}
+
 void *pmsg_alloc(size_t size, uint8_t *block_class)
 {
     if (size > PMSG_BLOCK_MAX_BYTES) {
