@@ -267,6 +267,18 @@ static void want_write(conn_t *c)
         loop_mod_fd(c->loop, c->fd, LOOP_READ | (w ? LOOP_WRITE : 0));
 }
 
+/* Counts n more bytes of c->out as sent; all of them sent, the buffer
+ * starts over. */
+static void out_sent(conn_t *c, size_t n)
+{
+    c->out_off += n;
+    c->out_total += n;
+    if (c->out_off == c->out.len) {
+        buf_reset(&c->out);
+        c->out_off = 0;
+    }
+}
+
 /* Writes what is framed at once instead of on the loop's next turn (which
  * costs a wake-up and two epoll_ctl per request, and a request's latency).
  * Plaintext only, and only the bytes: what send() cannot take, a failure,
@@ -281,12 +293,7 @@ static void write_now(conn_t *c)
                              MSG_NOSIGNAL | MSG_DONTWAIT);
             if (n <= 0)
                 break;
-            c->out_off += (size_t)n;
-            c->out_total += (size_t)n;
-        }
-        if (c->out_off == c->out.len) {
-            buf_reset(&c->out);
-            c->out_off = 0;
+            out_sent(c, (size_t)n);
         }
     }
     want_write(c);
@@ -768,12 +775,7 @@ static void do_write(conn_t *c)
             break;
         if (n < 0)
             return;
-        c->out_off += (size_t)n;
-        c->out_total += (size_t)n;
-    }
-    if (c->out_off == c->out.len) {
-        buf_reset(&c->out);
-        c->out_off = 0;
+        out_sent(c, (size_t)n);
     }
     while (c->written.head && c->written.head->out_end <= c->out_total)
         complete(c, list_pop(&c->written), SAMSA_ERR_NONE, NULL);
