@@ -163,6 +163,9 @@ void pmsg_set_error(pmsg_t *m, samsa_err_t err, const char *fmt, ...)
  * count, as they usually come out (the estimate only decides when to build). */
 #define RECORD_FRAMING_BYTES 12
 #define HEADER_FRAMING_BYTES 2
+/* The most a record without headers takes beside its key and value: five
+ * varints of up to 5 bytes and one of up to 10, and the attributes. */
+#define RECORD_MAX_FRAMING_BYTES 36
 
 static size_t record_estimate(const pmsg_t *m)
 {
@@ -200,7 +203,7 @@ bool ppart_batch_reached(const ppart_t *pp, const client_config_t *cfg)
 
 bool ppart_ready(const ppart_t *pp, const client_config_t *cfg, int64_t now_ms, bool flushing)
 {
-    if (!pp->queue.head)
+    if (!pp->queue.head && !pp->open)
         return false;
     if (flushing || ppart_batch_reached(pp, cfg))
         return true;
@@ -209,6 +212,8 @@ bool ppart_ready(const ppart_t *pp, const client_config_t *cfg, int64_t now_ms, 
 
 int64_t ppart_ready_at(const ppart_t *pp, const client_config_t *cfg)
 {
+    if (pp->open)
+        return pp->open->first_enqueued_ms + cfg->linger_ms;
     if (!pp->queue.head)
         return INT64_MAX;
     return pp->queue.head->enqueued_ms + cfg->linger_ms;
@@ -220,15 +225,14 @@ static int32_t seq_add(int32_t seq, int32_t n)
     return (int32_t)(((int64_t)seq + n) % ((int64_t)INT32_MAX + 1));
 }
 
-samsa_err_t ppart_build_batch(ppart_t *pp, const client_config_t *cfg, int64_t producer_id,
-                              int16_t producer_epoch, pmsg_queue_t *failed)
+/* A new batch of pp, its buffer a spare when one is kept (else new, with
+ * room for want bytes), started in *bb with its first record's timestamp. */
+static pbatch_t *batch_open(ppart_t *pp, batch_builder_t *bb, int64_t first_timestamp_ms,
+                            size_t want)
 {
     pbatch_t *b = calloc(1, sizeof(*b));
-    pmsg_t *first = pp->queue.head;
-    if (!b || !first) {
-        free(b);
-        return first ? SAMSA_ERR__NOMEM : SAMSA_ERR__STATE;
-    }
+    if (!b)
+        return NULL;
     pbatch_spares_t *spares = pp->spares;
     if (spares && spares->count > 0) {
         b->data = spares->bufs[--spares->count];
@@ -236,43 +240,74 @@ samsa_err_t ppart_build_batch(ppart_t *pp, const client_config_t *cfg, int64_t p
     } else {
         buf_init(&b->data, 0);
     }
-    /* Room for what the queue holds (up to a batch) at once: grown by
-     * doubling, a 1 MB batch would be copied about once more. */
-    size_t limit = batch_limit(cfg);
-    size_t want = pp->queue_record_bytes + BATCH_HEADER_BYTES;
-    buf_grow(&b->data, want < limit ? want : limit);
+    /* Room for the batch at once: grown by doubling, a 1 MB batch would be
+     * copied about once more. */
+    buf_grow(&b->data, want);
+    b->part = pp;
     batch_builder_params_t params;
-    batch_builder_params_default(&params, first->timestamp_ms);
-    if (producer_id >= 0) {
-        params.producer_id = producer_id;
-        params.producer_epoch = producer_epoch;
-        params.base_sequence = pp->next_sequence;
+    batch_builder_params_default(&params, first_timestamp_ms);
+    batch_builder_init(bb, &b->data, &params);
+    return b;
+}
+
+/* Appends m's record to b (m moves to b's messages). Returns the
+ * builder's error (then m is in b all the same, and finishing fails the
+ * batch). */
+static samsa_err_t batch_add(pbatch_t *b, batch_builder_t *bb, pmsg_t *m)
+{
+    samsa_err_t err = batch_builder_append(bb, m->timestamp_ms, m->key, m->key_len, m->value,
+                                           m->value_len, m->headers, m->header_count);
+    /* The array is filled here, not by walking the list once the batch is
+     * whole, when the first messages have left the cache. Without it the
+     * report is served all the same, only slower. */
+    if (b->msgv_cap >= 0 && b->msgs.count == (size_t)b->msgv_cap) {
+        size_t cap = b->msgv_cap ? (size_t)b->msgv_cap * 2
+                                 : bb->out->cap / (record_estimate(m) + 1) + 1;
+        pmsg_t **grown = cap <= INT32_MAX ? realloc(b->msgv, sizeof(*grown) * cap) : NULL;
+        if (grown) {
+            b->msgv = grown;
+            b->msgv_cap = (int32_t)cap;
+        } else {
+            free(b->msgv);
+            b->msgv = NULL;
+            b->msgv_cap = -1;
+        }
     }
-    batch_builder_t bb;
-    batch_builder_init(&bb, &b->data, &params);
-    samsa_err_t err = SAMSA_ERR_NONE;
-    while (pp->queue.head) {
-        pmsg_t *m = pp->queue.head;
-        size_t rec = batch_builder_record_bytes(&bb, m->timestamp_ms, m->key_len, m->value_len,
-                                                m->headers, m->header_count);
-        if (b->record_count > 0 && (rec == SIZE_MAX || batch_builder_bytes(&bb) + rec > limit))
-            break;
-        err = batch_builder_append(&bb, m->timestamp_ms, m->key, m->key_len, m->value,
-                                   m->value_len, m->headers, m->header_count);
-        pmsg_queue_push(&b->msgs, pmsg_queue_pop(&pp->queue));
-        size_t est = record_estimate(m);
-        pp->queue_record_bytes = pp->queue.head && pp->queue_record_bytes > est
-                                     ? pp->queue_record_bytes - est
-                                     : 0;
-        if (err)
-            break;
+    if (b->msgv)
+        b->msgv[b->msgs.count] = m;
+    pmsg_queue_push(&b->msgs, m);
+    if (!err) {
         if (b->record_count == 0)
             b->first_enqueued_ms = m->enqueued_ms;
         b->record_count++;
     }
+    return err;
+}
+
+/* Whether the next record, of m's sizes, fits in the batch bb builds. */
+static bool batch_takes(const batch_builder_t *bb, const pmsg_t *m, size_t limit)
+{
+    /* Far from the limit, a bound does without the exact size. */
+    if (m->header_count == 0 && batch_builder_bytes(bb) + RECORD_MAX_FRAMING_BYTES + m->key_len +
+                                        m->value_len <= limit)
+        return true;
+    size_t rec = batch_builder_record_bytes(bb, m->timestamp_ms, m->key_len, m->value_len,
+                                            m->headers, m->header_count);
+    return rec != SIZE_MAX && batch_builder_bytes(bb) + rec <= limit;
+}
+
+/* Finishes b (stamped with producer_id/epoch and pp's next sequence when
+ * producer_id >= 0) and appends it to pp's batch list; on an error, fails
+ * its messages into *failed and frees it. */
+static samsa_err_t batch_seal(ppart_t *pp, pbatch_t *b, batch_builder_t *bb,
+                              const client_config_t *cfg, int64_t producer_id,
+                              int16_t producer_epoch, samsa_err_t err, pmsg_queue_t *failed)
+{
+    if (producer_id >= 0)
+        batch_builder_set_producer(bb, producer_id, producer_epoch, pp->next_sequence);
     if (!err)
-        err = batch_builder_finish(&bb, cfg->compression_codec, cfg->compression_level, NULL, NULL);
-    batch_builder_free(&bb);
+        err = batch_builder_finish(bb, cfg->compression_codec, cfg->compression_level, NULL, NULL);
+    batch_builder_free(bb);
     if (err) {
         for (pmsg_t *m = b->msgs.head; m; m = m->next)
             pmsg_set_error(m, err, "topic %s [%d]: cannot build the record batch (%s): %s",
@@ -282,14 +317,6 @@ samsa_err_t ppart_build_batch(ppart_t *pp, const client_config_t *cfg, int64_t p
         pbatch_free(b);
         return err;
     }
-    /* Without the array the report is served all the same, only slower. */
-    b->msgv = malloc(sizeof(*b->msgv) * b->msgs.count);
-    if (b->msgv) {
-        size_t i = 0;
-        for (pmsg_t *m = b->msgs.head; m; m = m->next)
-            b->msgv[i++] = m;
-    }
-    b->part = pp;
     if (pp->built_bytes)
         *pp->built_bytes += b->data.len;
     b->base_sequence = producer_id >= 0 ? pp->next_sequence : -1;
@@ -301,6 +328,90 @@ samsa_err_t ppart_build_batch(ppart_t *pp, const client_config_t *cfg, int64_t p
         pp->batches = b;
     pp->batches_tail = b;
     return SAMSA_ERR_NONE;
+}
+
+samsa_err_t ppart_build_batch(ppart_t *pp, const client_config_t *cfg, int64_t producer_id,
+                              int16_t producer_epoch, pmsg_queue_t *failed)
+{
+    if (pp->open) /* older than anything queued */
+        return ppart_seal(pp, cfg, producer_id, producer_epoch, failed);
+    pmsg_t *first = pp->queue.head;
+    if (!first)
+        return SAMSA_ERR__STATE;
+    size_t limit = batch_limit(cfg);
+    size_t want = pp->queue_record_bytes + BATCH_HEADER_BYTES;
+    batch_builder_t bb;
+    pbatch_t *b = batch_open(pp, &bb, first->timestamp_ms, want < limit ? want : limit);
+    if (!b)
+        return SAMSA_ERR__NOMEM;
+    samsa_err_t err = SAMSA_ERR_NONE;
+    while (pp->queue.head && !err) {
+        pmsg_t *m = pp->queue.head;
+        if (b->record_count > 0 && !batch_takes(&bb, m, limit))
+            break;
+        size_t est = record_estimate(m);
+        pp->queue_record_bytes = pp->queue.head->next && pp->queue_record_bytes > est
+                                     ? pp->queue_record_bytes - est
+                                     : 0;
+        err = batch_add(b, &bb, pmsg_queue_pop(&pp->queue));
+    }
+    return batch_seal(pp, b, &bb, cfg, producer_id, producer_epoch, err, failed);
+}
+
+samsa_err_t ppart_add(ppart_t *pp, pmsg_t *m, const client_config_t *cfg, int64_t producer_id,
+                      int16_t producer_epoch, pmsg_queue_t *failed, bool *sealed)
+{
+    size_t limit = batch_limit(cfg);
+    *sealed = false;
+    if (pp->open && !batch_takes(&pp->open_bb, m, limit)) {
+        ppart_seal(pp, cfg, producer_id, producer_epoch, failed);
+        *sealed = true;
+    }
+    if (!pp->open) {
+        pp->open = batch_open(pp, &pp->open_bb, m->timestamp_ms, limit);
+        if (!pp->open) {
+            pmsg_set_error(m, SAMSA_ERR__NOMEM, "topic %s [%d]: out of memory", m->topic,
+                           (int)pp->partition);
+            pmsg_queue_push(failed, m);
+            return SAMSA_ERR__NOMEM;
+        }
+    }
+    samsa_err_t err = batch_add(pp->open, &pp->open_bb, m);
+    /* Full when another record of this size would not fit: sealed now, not
+     * when the next message comes, so that it can go before linger.ms. */
+    if (err || !batch_takes(&pp->open_bb, m, limit)) {
+        samsa_err_t serr = ppart_seal(pp, cfg, producer_id, producer_epoch, failed);
+        *sealed = true;
+        if (!err)
+            err = serr;
+    }
+    return err;
+}
+
+samsa_err_t ppart_seal(ppart_t *pp, const client_config_t *cfg, int64_t producer_id,
+                       int16_t producer_epoch, pmsg_queue_t *failed)
+{
+    pbatch_t *b = pp->open;
+    if (!b)
+        return SAMSA_ERR__STATE;
+    pp->open = NULL;
+    return batch_seal(pp, b, &pp->open_bb, cfg, producer_id, producer_epoch, pp->open_bb.err,
+                      failed);
+}
+
+void ppart_unopen(ppart_t *pp)
+{
+    pbatch_t *b = pp->open;
+    if (!b)
+        return;
+    pp->open = NULL;
+    batch_builder_free(&pp->open_bb);
+    for (pmsg_t *m = b->msgs.head; m; m = m->next)
+        pp->queue_record_bytes += record_estimate(m);
+    pmsg_queue_concat(&b->msgs, &pp->queue);
+    pp->queue = b->msgs;
+    memset(&b->msgs, 0, sizeof(b->msgs));
+    pbatch_free(b);
 }
 
 pbatch_t *ppart_first_unsent(const ppart_t *pp)

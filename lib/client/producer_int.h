@@ -9,8 +9,8 @@
  *                     go next (ordering across retries), restamping.
  *
  * Ownership: a message (pmsg_t) is one allocation made by produce(); it
- * moves input queue -> topic's waiting queue or partition queue -> batch ->
- * report queue, and is freed after its report is served. Everything but
+ * moves input queue -> topic's waiting queue -> partition's open batch or
+ * queue -> batch -> report queue, and is freed after its report is served. Everything but
  * the fields marked "lock" is touched by the I/O thread only (or by close()
  * after that thread has stopped).
  */
@@ -93,6 +93,7 @@ typedef struct pbatch {
     struct ppart *part;
     pmsg_queue_t msgs;
     pmsg_t **msgv;           /* msgs in order, handed to the run's report, or NULL */
+    int32_t msgv_cap;        /* msgv's room; -1: memory ran out, the report goes without */
     buf_t data;              /* the batch as sent */
     int32_t record_count;
     int32_t base_sequence;   /* -1 without idempotence */
@@ -111,6 +112,11 @@ typedef struct ppart {
                               * removed, summed over all the partitions it is shared by */
     pbatch_spares_t *spares; /* when set: where this partition's batches take their
                               * buffers from and leave them */
+    /* The batch that placed messages go into as they come, while the
+     * queue is empty (its messages are older than the queue's): each is
+     * written into the batch while the CPU still has it in its cache. */
+    pbatch_t *open;
+    batch_builder_t open_bb;  /* open's builder */
     pbatch_t *batches, *batches_tail; /* built and not yet acknowledged */
     int in_flight;           /* batches on the wire */
     int32_t in_flight_node;  /* the broker they went to (valid while in_flight > 0) */
@@ -239,15 +245,33 @@ bool ppart_full(const ppart_t *pp, const client_config_t *cfg);
  * bytes in a batch (by the estimate; max.request.size caps it). */
 bool ppart_batch_reached(const ppart_t *pp, const client_config_t *cfg);
 
-/* Whether pp's queued messages should become a batch now: a whole batch
- * is waiting, the oldest waited linger.ms, or a flush asks. */
+/* Whether pp's open batch or queued messages should become a batch now:
+ * a whole batch is waiting, the oldest waited linger.ms, or a flush asks. */
 bool ppart_ready(const ppart_t *pp, const client_config_t *cfg, int64_t now_ms, bool flushing);
 
-/* When pp's queue, not yet ready, will be: the oldest message's linger
- * deadline, or INT64_MAX when the queue is empty. */
+/* When pp's open batch or queue, not yet ready, will be: the oldest
+ * message's linger deadline, or INT64_MAX when both are empty. */
 int64_t ppart_ready_at(const ppart_t *pp, const client_config_t *cfg);
 
-/* Takes messages from the front of pp's queue, as many as fit in batch.size
+/* Appends m to pp's open batch (pp's queue must be empty), opening one
+ * when there is none, and seals the batch (see ppart_seal) that cannot
+ * take m, and the one that, with m, cannot take another message of m's
+ * size; *sealed tells whether one was. Returns SAMSA_ERR_NONE, or an
+ * error, and then m and the messages of its batch are failed into *failed
+ * (the caller reports them). */
+samsa_err_t ppart_add(ppart_t *pp, pmsg_t *m, const client_config_t *cfg, int64_t producer_id,
+                      int16_t producer_epoch, pmsg_queue_t *failed, bool *sealed);
+
+/* Finishes pp's open batch as ppart_build_batch finishes the batches it
+ * builds. SAMSA_ERR__STATE when pp has none. */
+samsa_err_t ppart_seal(ppart_t *pp, const client_config_t *cfg, int64_t producer_id,
+                       int16_t producer_epoch, pmsg_queue_t *failed);
+
+/* Gives pp's open batch back as messages, at the front of pp's queue. */
+void ppart_unopen(ppart_t *pp);
+
+/* Seals pp's open batch when it has one (it goes first); else takes
+ * messages from the front of pp's queue, as many as fit in batch.size
  * (always at least one), builds their batch (compressed per cfg; stamped
  * with producer_id/epoch and the partition's next sequence when
  * producer_id >= 0) and appends it to pp's batch list. Returns

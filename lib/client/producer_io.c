@@ -222,6 +222,20 @@ static void place_waiting(samsa_producer_t *p, ptopic_t *t, pmsg_queue_t *done)
             continue;
         }
         ppart_t *pp = t->parts[m->partition];
+        /* Written into the partition's open batch now, while the message
+         * is in the CPU's cache. A built batch copies its messages, which
+         * stay for their reports: batches may take up to half of
+         * buffer.memory beside them before messages queue instead. */
+        if (can_build && !pp->queue.head &&
+            (pp->open || io->built_bytes < (size_t)p->cfg.buffer_memory_bytes / 2)) {
+            bool sealed;
+            ppart_add(pp, m, &p->cfg, idempotent ? io->producer_id : -1, io->producer_epoch, done,
+                      &sealed);
+            /* A batch's worth went to the sticky partition: move on (KIP-794). */
+            if (sticky && sealed)
+                t->sticky_partition = -1;
+            continue;
+        }
         ppart_enqueue(pp, m);
         /* A batch's worth went to the sticky partition: move on (KIP-794),
          * counting what the records take in the batch, so that the batch
@@ -230,9 +244,7 @@ static void place_waiting(samsa_producer_t *p, ptopic_t *t, pmsg_queue_t *done)
             t->sticky_partition = -1;
         /* A full batch waits: build it now, while its messages are in the
          * cache (built later, from a queue that grew past the cache, each
-         * message is a miss, and with several partitions an unordered one).
-         * A built batch copies its messages, which stay for their reports:
-         * early batches may take up to half of buffer.memory beside them. */
+         * message is a miss, and with several partitions an unordered one). */
         if (can_build && io->built_bytes < (size_t)p->cfg.buffer_memory_bytes / 2 &&
             ppart_full(pp, &p->cfg))
             ppart_build_batch(pp, &p->cfg, idempotent ? io->producer_id : -1,
@@ -522,7 +534,7 @@ static bool send_round(samsa_producer_t *p, int64_t now, pmsg_queue_t *done)
             ppart_t *pp = t->parts[pi];
             int32_t leader = t->ct->partitions[pi].leader_id;
             if (leader < 0) {
-                if (pp->queue.head || pp->batches)
+                if (pp->open || pp->queue.head || pp->batches)
                     cluster_want_refresh(&io->cluster);
                 continue;
             }
@@ -530,7 +542,7 @@ static bool send_round(samsa_producer_t *p, int64_t now, pmsg_queue_t *done)
             if (!c)
                 continue;
             if (conn_state(c) != CONN_UP) {
-                if (pp->queue.head || pp->batches)
+                if (pp->open || pp->queue.head || pp->batches)
                     conn_connect(c);
                 continue;
             }
@@ -699,6 +711,8 @@ static void expire(samsa_producer_t *p, int64_t now, pmsg_queue_t *done)
                     batch_fail(p, b, SAMSA_ERR__TIMED_OUT, "the client",
                                "not delivered within delivery.timeout.ms", done);
             }
+            if (pp->open && pp->open->first_enqueued_ms + p->cfg.delivery_timeout_ms <= now)
+                ppart_unopen(pp);
             expire_queue(&pp->queue, now, "no leader available", pi, done, &p->cfg);
             if (!pp->queue.head)
                 pp->queue_record_bytes = 0;
@@ -728,6 +742,7 @@ static void fail_insecure(samsa_producer_t *p, pmsg_queue_t *done)
                 if (!b->in_flight)
                     batch_fail(p, b, err, "the client", io->security_reason, done);
             }
+            ppart_unopen(pp);
             while ((m = pmsg_queue_pop(&pp->queue))) {
                 pmsg_set_error(m, err, "topic %s [%d]: %s", m->topic, (int)pi, io->security_reason);
                 pmsg_queue_push(done, m);
@@ -833,6 +848,7 @@ void producer_io_shutdown(samsa_producer_t *p)
             ppart_t *pp = t->parts[pi];
             while (pp->batches)
                 batch_fail(p, pp->batches, SAMSA_ERR__DESTROYED, "the client", "producer closed", &done);
+            ppart_unopen(pp);
             pmsg_queue_concat(&done, &pp->queue);
             free(pp);
         }

@@ -181,6 +181,17 @@ samsa_err_t batch_builder_append(batch_builder_t *b, int64_t timestamp_ms, const
                                  size_t key_len, const void *value, size_t value_len,
                                  const record_header_t *headers, size_t header_count);
 
+/* Sets the producer id, epoch and base sequence the header will carry
+ * (before finish): a producer fills a batch before it knows where the
+ * batch falls in its partition's sequence. */
+static inline void batch_builder_set_producer(batch_builder_t *b, int64_t producer_id,
+                                              int16_t producer_epoch, int32_t base_sequence)
+{
+    b->params.producer_id = producer_id;
+    b->params.producer_epoch = producer_epoch;
+    b->params.base_sequence = base_sequence;
+}
+
 /* Completes the batch: compresses the records with codec (COMPRESS_* of
  * compress.h; level COMPRESS_LEVEL_DEFAULT or codec-specific), writes
  * LastOffsetDelta, MaxTimestamp, RecordCount, the attributes' codec bits,

@@ -150,8 +150,18 @@ static pmsg_t *msg(const char *value, int64_t enqueued_ms)
     return m;
 }
 
+/* A message of 199 bytes: its record takes about 210 in a batch. */
+static pmsg_t *msg_199(int64_t enqueued_ms)
+{
+    char value[200];
+    memset(value, 'x', sizeof(value) - 1);
+    value[sizeof(value) - 1] = 0;
+    return msg(value, enqueued_ms);
+}
+
 static void free_part(ppart_t *pp)
 {
+    ppart_unopen(pp);
     pmsg_t *m;
     while ((m = pmsg_queue_pop(&pp->queue)))
         pmsg_free(m);
@@ -202,11 +212,8 @@ START_TEST(batch_takes_what_fits_in_batch_size_and_stamps_sequences)
     client_config_t cfg = test_config();
     ppart_t pp = {0};
     pp.next_sequence = 7;
-    char value[200];
-    memset(value, 'x', sizeof(value) - 1);
-    value[sizeof(value) - 1] = 0;
     for (int i = 0; i < 12; i++)
-        pmsg_queue_push(&pp.queue, msg(value, i));
+        pmsg_queue_push(&pp.queue, msg_199(i));
     pmsg_queue_t failed = {0};
     ck_assert_int_eq(ppart_build_batch(&pp, &cfg, 42, 3, &failed), 0);
     pbatch_t *b = pp.batches;
@@ -250,6 +257,84 @@ START_TEST(one_message_larger_than_batch_size_still_makes_a_batch)
     ck_assert_int_eq(batch_validate(pp.batches->data.data, pp.batches->data.len, &h), 0);
     ck_assert_int_eq(h.attributes & BATCH_ATTR_COMPRESSION_MASK, COMPRESS_ZSTD);
     ck_assert_int_eq(h.producer_id, -1);
+    free_part(&pp);
+}
+END_TEST
+
+START_TEST(open_batch_takes_messages_as_they_come_and_seals_when_full)
+{
+    client_config_t cfg = test_config();
+    ppart_t pp = {0};
+    pp.next_sequence = 7;
+    pmsg_t *sent[6];
+    pmsg_queue_t failed = {0};
+    bool sealed[6];
+    for (int i = 0; i < 6; i++) {
+        sent[i] = msg_199(100 + i);
+        ck_assert_int_eq(ppart_add(&pp, sent[i], &cfg, 42, 3, &failed, &sealed[i]), 0);
+    }
+    /* 61 header bytes and records of about 210: the fourth leaves no room
+     * for a fifth, so the batch goes at once, not when the fifth comes */
+    ck_assert(!sealed[0] && !sealed[1] && !sealed[2] && sealed[3] && !sealed[4] && !sealed[5]);
+    pbatch_t *b = pp.batches;
+    ck_assert_ptr_nonnull(b);
+    ck_assert_ptr_null(b->next);
+    ck_assert_int_eq(b->record_count, 4);
+    ck_assert_int_eq(b->base_sequence, 7);
+    ck_assert_int_eq(b->first_enqueued_ms, 100);
+    for (int i = 0; i < 4; i++)
+        ck_assert_ptr_eq(b->msgv[i], sent[i]);
+    batch_header_t h;
+    ck_assert_int_eq(batch_validate(b->data.data, b->data.len, &h), 0);
+    ck_assert_int_eq(h.producer_id, 42);
+    ck_assert_int_eq(h.base_sequence, 7);
+    ck_assert_int_eq(h.record_count, 4);
+    ck_assert_int_eq(pp.next_sequence, 11);
+    /* the two after it wait in the open batch, for linger.ms from the first */
+    ck_assert_ptr_nonnull(pp.open);
+    ck_assert_int_eq(pp.open->record_count, 2);
+    ck_assert_int_eq(ppart_ready_at(&pp, &cfg), 114);
+    ck_assert(!ppart_ready(&pp, &cfg, 113, false));
+    ck_assert(ppart_ready(&pp, &cfg, 114, false));
+    ck_assert(ppart_ready(&pp, &cfg, 100, true));
+    /* the open batch goes before anything queued behind it */
+    ppart_enqueue(&pp, msg("later", 120));
+    ck_assert_int_eq(ppart_build_batch(&pp, &cfg, 42, 3, &failed), 0);
+    ck_assert_ptr_null(pp.open);
+    ck_assert_int_eq(b->next->record_count, 2);
+    ck_assert_int_eq(b->next->base_sequence, 11);
+    ck_assert_ptr_eq(b->next->msgv[0], sent[4]);
+    ck_assert_int_eq(pp.queue.count, 1);
+    ck_assert_ptr_null(failed.head);
+    free_part(&pp);
+}
+END_TEST
+
+START_TEST(open_batch_given_back_goes_to_the_front_of_the_queue)
+{
+    client_config_t cfg = test_config();
+    ppart_t pp = {0};
+    pmsg_queue_t failed = {0};
+    bool sealed;
+    pmsg_t *a = msg("a", 1), *b = msg("b", 2), *c = msg("c", 3);
+    ck_assert_int_eq(ppart_add(&pp, a, &cfg, -1, -1, &failed, &sealed), 0);
+    ck_assert_int_eq(ppart_add(&pp, b, &cfg, -1, -1, &failed, &sealed), 0);
+    ck_assert(!sealed);
+    ppart_enqueue(&pp, c);
+    ppart_unopen(&pp);
+    ck_assert_ptr_null(pp.open);
+    ck_assert_int_eq(pp.queue.count, 3);
+    ck_assert_ptr_eq(pp.queue.head, a);
+    ck_assert_ptr_eq(a->next, b);
+    ck_assert_ptr_eq(b->next, c);
+    ck_assert_ptr_eq(pp.queue.tail, c);
+    ck_assert_int_eq(ppart_ready_at(&pp, &cfg), 11);
+    /* built again from the queue, they make one batch in their order */
+    ck_assert_int_eq(ppart_build_batch(&pp, &cfg, -1, -1, &failed), 0);
+    ck_assert_int_eq(pp.batches->record_count, 3);
+    ck_assert_ptr_eq(pp.batches->msgv[0], a);
+    ck_assert_ptr_eq(pp.batches->msgv[2], c);
+    ck_assert_ptr_null(pp.queue.head);
     free_part(&pp);
 }
 END_TEST
@@ -456,6 +541,8 @@ int main(void)
     tcase_add_test(tc, partition_is_ready_after_linger_or_a_full_batch_or_on_flush);
     tcase_add_test(tc, batch_takes_what_fits_in_batch_size_and_stamps_sequences);
     tcase_add_test(tc, one_message_larger_than_batch_size_still_makes_a_batch);
+    tcase_add_test(tc, open_batch_takes_messages_as_they_come_and_seals_when_full);
+    tcase_add_test(tc, open_batch_given_back_goes_to_the_front_of_the_queue);
     tcase_add_test(tc, batches_go_in_order_up_to_the_in_flight_limit);
     tcase_add_test(tc, retried_batch_waits_for_backoff_and_for_older_batches_in_flight);
     tcase_add_test(tc, restamp_renumbers_from_zero_with_valid_crcs);
