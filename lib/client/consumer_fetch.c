@@ -566,6 +566,10 @@ static void on_fetch(void *opaque, conn_t *conn, samsa_err_t err, int16_t versio
         for (int i = 0; i < r->count; i++)
             part_backoff(c, r->parts[i].part);
     }
+    /* The next fetch goes out now, before poll is woken: woken first, poll
+     * would take the lock the round that sends it needs, and with both
+     * cores busy the partitions could go unfetched for a timeslice. */
+    fetch_run(c);
     consumer_kick(c);
     bool took = c->queue_tail != tail_before;
     pthread_mutex_unlock(&c->lock);
