@@ -187,6 +187,48 @@ static bool choose_partition(samsa_producer_t *p, ptopic_t *t, pmsg_t *m)
     return true;
 }
 
+/* Puts m (its topic's metadata known, t's partitions in step with it)
+ * in its partition. */
+static void place(samsa_producer_t *p, ptopic_t *t, pmsg_t *m, pmsg_queue_t *done)
+{
+    producer_io_t *io = &p->io;
+    bool idempotent = p->cfg.enable_idempotence;
+    bool can_build = !idempotent || (io->producer_id >= 0 && !io->need_new_pid);
+    bool sticky = m->partition < 0 && !m->key && !p->cb.partitioner;
+    if (!choose_partition(p, t, m)) {
+        pmsg_queue_push(done, m);
+        return;
+    }
+    ppart_t *pp = t->parts[m->partition];
+    /* Written into the partition's open batch now, while the message
+     * is in the CPU's cache. A built batch copies its messages, which
+     * stay for their reports: batches may take up to half of
+     * buffer.memory beside them before messages queue instead. */
+    if (can_build && !pp->queue.head &&
+        (pp->open || io->built_bytes < (size_t)p->cfg.buffer_memory_bytes / 2)) {
+        bool sealed;
+        ppart_add(pp, m, &p->cfg, idempotent ? io->producer_id : -1, io->producer_epoch, done,
+                  &sealed);
+        /* A batch's worth went to the sticky partition: move on (KIP-794). */
+        if (sticky && sealed)
+            t->sticky_partition = -1;
+        return;
+    }
+    ppart_enqueue(pp, m);
+    /* A batch's worth went to the sticky partition: move on (KIP-794),
+     * counting what the records take in the batch, so that the batch
+     * is whole (and built at once, below) when it does. */
+    if (sticky && ppart_batch_reached(pp, &p->cfg))
+        t->sticky_partition = -1;
+    /* A full batch waits: build it now, while its messages are in the
+     * cache (built later, from a queue that grew past the cache, each
+     * message is a miss, and with several partitions an unordered one). */
+    if (can_build && io->built_bytes < (size_t)p->cfg.buffer_memory_bytes / 2 &&
+        ppart_full(pp, &p->cfg))
+        ppart_build_batch(pp, &p->cfg, idempotent ? io->producer_id : -1,
+                          io->producer_epoch, done);
+}
+
 /* Moves messages that wait for metadata into their partitions, or fails
  * them when the topic is in error for good. */
 static void place_waiting(samsa_producer_t *p, ptopic_t *t, pmsg_queue_t *done)
@@ -211,45 +253,9 @@ static void place_waiting(samsa_producer_t *p, ptopic_t *t, pmsg_queue_t *done)
     }
     if (!sync_partitions(&p->io, t))
         return;
-    producer_io_t *io = &p->io;
-    bool idempotent = p->cfg.enable_idempotence;
-    bool can_build = !idempotent || (io->producer_id >= 0 && !io->need_new_pid);
     pmsg_t *m;
-    while ((m = pmsg_queue_pop(&t->waiting))) {
-        bool sticky = m->partition < 0 && !m->key && !p->cb.partitioner;
-        if (!choose_partition(p, t, m)) {
-            pmsg_queue_push(done, m);
-            continue;
-        }
-        ppart_t *pp = t->parts[m->partition];
-        /* Written into the partition's open batch now, while the message
-         * is in the CPU's cache. A built batch copies its messages, which
-         * stay for their reports: batches may take up to half of
-         * buffer.memory beside them before messages queue instead. */
-        if (can_build && !pp->queue.head &&
-            (pp->open || io->built_bytes < (size_t)p->cfg.buffer_memory_bytes / 2)) {
-            bool sealed;
-            ppart_add(pp, m, &p->cfg, idempotent ? io->producer_id : -1, io->producer_epoch, done,
-                      &sealed);
-            /* A batch's worth went to the sticky partition: move on (KIP-794). */
-            if (sticky && sealed)
-                t->sticky_partition = -1;
-            continue;
-        }
-        ppart_enqueue(pp, m);
-        /* A batch's worth went to the sticky partition: move on (KIP-794),
-         * counting what the records take in the batch, so that the batch
-         * is whole (and built at once, below) when it does. */
-        if (sticky && ppart_batch_reached(pp, &p->cfg))
-            t->sticky_partition = -1;
-        /* A full batch waits: build it now, while its messages are in the
-         * cache (built later, from a queue that grew past the cache, each
-         * message is a miss, and with several partitions an unordered one). */
-        if (can_build && io->built_bytes < (size_t)p->cfg.buffer_memory_bytes / 2 &&
-            ppart_full(pp, &p->cfg))
-            ppart_build_batch(pp, &p->cfg, idempotent ? io->producer_id : -1,
-                              io->producer_epoch, done);
-    }
+    while ((m = pmsg_queue_pop(&t->waiting)))
+        place(p, t, m, done);
 }
 
 void producer_io_drain(void *opaque)
@@ -292,6 +298,12 @@ void producer_io_drain(void *opaque)
         if (!t) {
             pmsg_set_error(m, SAMSA_ERR__NOMEM, "topic %s: out of memory", m->topic);
             pmsg_queue_push(&done, m);
+            continue;
+        }
+        /* Straight to its partition when nothing waits before it. */
+        if (!t->waiting.head && t->ct->known && !t->ct->error &&
+            t->ct->partition_count > 0 && t->part_count == t->ct->partition_count) {
+            place(p, t, m, &done);
             continue;
         }
         pmsg_queue_push(&t->waiting, m);
