@@ -255,7 +255,8 @@ static bool send_on(admin_op_t *op, size_t i, conn_t *c, bool find)
                           timeout,
                           find ? encode_find_coordinator : encode_item,
                           find ? on_find_coordinator : on_item_response,
-                          r};
+                          r,
+                          NULL};
     __atomic_add_fetch(&op->refs, 1, __ATOMIC_ACQ_REL);
     if (conn_send(c, &req) != SAMSA_ERR_NONE) {
         admin_op_unref(op);

@@ -336,7 +336,8 @@ static void maybe_refresh(cluster_t *cl, int64_t now_ms)
     conn_t *c = cluster_any_conn(cl);
     if (!c)
         return;
-    conn_request_t req = {API_METADATA, METADATA_MAX_VERSION, false, 0, encode_metadata, on_metadata, cl};
+    conn_request_t req = {API_METADATA, METADATA_MAX_VERSION, false, 0,
+                          encode_metadata, on_metadata, cl, NULL};
     if (conn_send(c, &req) == SAMSA_ERR_NONE) {
         cl->refresh_in_flight = true;
         cl->refresh_wanted = false;

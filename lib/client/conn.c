@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "base/arena.h"
@@ -25,6 +26,7 @@
 #include "proto/messages.h"
 
 #define CONN_READ_CHUNK 65536
+#define CONN_WRITE_IOVS 32 /* pieces one sendmsg takes at most */
 #define API_KEY_SLOTS 128
 
 typedef struct req {
@@ -35,6 +37,14 @@ typedef struct req {
     int64_t deadline_ms;
     size_t out_end; /* no_response: written once out_total reaches this */
 } req_t;
+
+/* Bytes of a framed request written from where they are, not from out: a
+ * record batch the requester keeps until the request completes. */
+typedef struct out_ref {
+    size_t at; /* written before out's byte at this offset */
+    const uint8_t *data;
+    size_t len;
+} out_ref_t;
 
 typedef struct req_list {
     req_t *head, *tail;
@@ -69,6 +79,11 @@ struct conn {
     buf_t out;
     size_t out_off;   /* bytes of out already written */
     size_t out_total; /* bytes ever written (for no_response requests) */
+    out_ref_t *refs;  /* in the order of their places in out */
+    size_t ref_count, ref_cap;
+    size_t ref_next;  /* the first not all written */
+    size_t ref_off;   /* bytes of refs[ref_next] written */
+    size_t ref_bytes; /* bytes of refs not yet written */
     buf_t in;
     arena_t arena; /* decoded responses */
 
@@ -160,6 +175,14 @@ static void sasl_end(conn_t *c)
     buf_reset(&c->sasl_out);
 }
 
+/* Drops what is framed and not written. */
+static void out_reset(conn_t *c)
+{
+    buf_reset(&c->out);
+    c->out_off = 0;
+    c->ref_count = c->ref_next = c->ref_off = c->ref_bytes = 0;
+}
+
 /* Closes the socket and fails every request; state becomes DOWN with the
  * backoff armed. reason is for the log and the owner. */
 static void disconnect(conn_t *c, samsa_err_t err, const char *reason)
@@ -180,8 +203,7 @@ static void disconnect(conn_t *c, samsa_err_t err, const char *reason)
         c->fd = -1;
     }
     c->state = CONN_DOWN;
-    buf_reset(&c->out);
-    c->out_off = 0;
+    out_reset(c);
     buf_reset(&c->in);
     if (!was_up)
         c->failures++;
@@ -222,6 +244,7 @@ void conn_free(conn_t *c)
     c->on_event = NULL;
     disconnect(c, SAMSA_ERR__DESTROYED, "closed");
     buf_free(&c->out);
+    free(c->refs);
     buf_free(&c->in);
     buf_free(&c->sasl_out);
     arena_free(&c->arena);
@@ -248,21 +271,74 @@ static samsa_err_t frame_request(conn_t *c, req_t *r)
     proto_request_header_t hdr = {r->a.api_key, r->version, r->correlation_id,
                                   proto_str_of(c->cfg->client_id)};
     proto_request_header_write(&c->out, &hdr, proto_request_header_version(api, r->version));
-    samsa_err_t err = c->out.failed ? SAMSA_ERR__NOMEM : r->a.encode(r->a.opaque, r->version, &c->out);
+    proto_splices_t splices = {0};
+    samsa_err_t err = SAMSA_ERR__NOMEM;
+    if (!c->out.failed)
+        err = r->a.encode_spliced
+                  ? r->a.encode_spliced(r->a.opaque, r->version, &c->out, &splices)
+                  : r->a.encode(r->a.opaque, r->version, &c->out);
     if (!err && c->out.failed)
         err = SAMSA_ERR__NOMEM;
+    if (!err && c->ref_count + splices.count > c->ref_cap) {
+        size_t cap = c->ref_cap ? c->ref_cap : 16;
+        while (cap < c->ref_count + splices.count)
+            cap *= 2;
+        out_ref_t *grown = realloc(c->refs, cap * sizeof(*grown));
+        if (grown) {
+            c->refs = grown;
+            c->ref_cap = cap;
+        } else {
+            err = SAMSA_ERR__NOMEM;
+        }
+    }
     if (err) {
+        proto_splices_free(&splices);
         c->out.len = start;
         c->out.failed = false;
         return err;
     }
-    be32_store(c->out.data + start, (uint32_t)(c->out.len - start - 4));
+    for (size_t i = 0; i < splices.count; i++) {
+        const proto_records_t *rec = splices.items[i].records;
+        c->refs[c->ref_count++] =
+            (out_ref_t){splices.items[i].buf_pos, rec->data, (size_t)rec->len};
+    }
+    c->ref_bytes += splices.total_bytes;
+    be32_store(c->out.data + start, (uint32_t)(c->out.len - start - 4 + splices.total_bytes));
+    proto_splices_free(&splices);
     return SAMSA_ERR_NONE;
+}
+
+/* Whether c has framed bytes not yet written. */
+static bool out_pending(const conn_t *c)
+{
+    return c->out_off < c->out.len || c->ref_next < c->ref_count;
+}
+
+/* Fills up to max pieces with what c has to write next, in order: ranges
+ * of out and, between them, the referenced bytes. Returns the count. */
+static int out_pieces(const conn_t *c, struct iovec *iov, int max)
+{
+    size_t off = c->out_off, r = c->ref_next, roff = c->ref_off;
+    int n = 0;
+    while (n < max) {
+        if (r < c->ref_count && c->refs[r].at == off) {
+            iov[n++] = (struct iovec){(void *)(c->refs[r].data + roff), c->refs[r].len - roff};
+            r++;
+            roff = 0;
+            continue;
+        }
+        size_t end = r < c->ref_count ? c->refs[r].at : c->out.len;
+        if (end == off)
+            break;
+        iov[n++] = (struct iovec){c->out.data + off, end - off};
+        off = end;
+    }
+    return n;
 }
 
 static void want_write(conn_t *c)
 {
-    bool w = c->out.len > c->out_off || (c->tls && c->tls_read_wants_write);
+    bool w = out_pending(c) || (c->tls && c->tls_read_wants_write);
     if (c->fd >= 0)
         loop_mod_fd(c->loop, c->fd, LOOP_READ | (w ? LOOP_WRITE : 0));
 }
@@ -271,12 +347,27 @@ static void want_write(conn_t *c)
  * starts over. */
 static void out_sent(conn_t *c, size_t n)
 {
-    c->out_off += n;
     c->out_total += n;
-    if (c->out_off == c->out.len) {
-        buf_reset(&c->out);
-        c->out_off = 0;
+    while (n > 0) {
+        if (c->ref_next < c->ref_count && c->refs[c->ref_next].at == c->out_off) {
+            out_ref_t *ref = &c->refs[c->ref_next];
+            size_t take = ref->len - c->ref_off < n ? ref->len - c->ref_off : n;
+            c->ref_off += take;
+            c->ref_bytes -= take;
+            n -= take;
+            if (c->ref_off == ref->len) {
+                c->ref_next++;
+                c->ref_off = 0;
+            }
+        } else {
+            size_t end = c->ref_next < c->ref_count ? c->refs[c->ref_next].at : c->out.len;
+            size_t take = end - c->out_off < n ? end - c->out_off : n;
+            c->out_off += take;
+            n -= take;
+        }
     }
+    if (!out_pending(c))
+        out_reset(c);
 }
 
 /* Writes what is framed at once instead of on the loop's next turn (which
@@ -288,9 +379,11 @@ static void out_sent(conn_t *c, size_t n)
 static void write_now(conn_t *c)
 {
     if (c->state == CONN_UP && !c->tls && !c->written.head) {
-        while (c->out_off < c->out.len) {
-            ssize_t n = send(c->fd, c->out.data + c->out_off, c->out.len - c->out_off,
-                             MSG_NOSIGNAL | MSG_DONTWAIT);
+        while (out_pending(c)) {
+            struct iovec iov[CONN_WRITE_IOVS];
+            struct msghdr mh = {.msg_iov = iov,
+                                .msg_iovlen = (size_t)out_pieces(c, iov, CONN_WRITE_IOVS)};
+            ssize_t n = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
             if (n <= 0)
                 break;
             out_sent(c, (size_t)n);
@@ -324,7 +417,7 @@ static void pump(conn_t *c)
         int32_t timeout = r->a.timeout_ms > 0 ? r->a.timeout_ms : c->cfg->request_timeout_ms;
         r->deadline_ms = loop_now_ms(c->loop) + timeout;
         if (r->a.no_response) {
-            r->out_end = c->out_total + (c->out.len - c->out_off);
+            r->out_end = c->out_total + (c->out.len - c->out_off) + c->ref_bytes;
             list_push(&c->written, r);
         } else {
             list_push(&c->in_flight, r);
@@ -682,11 +775,12 @@ static ssize_t io_read(conn_t *c, void *buf, size_t len)
     }
 }
 
-/* Writes up to len bytes: the count taken, IO_WAIT, or IO_FAILED. */
-static ssize_t io_write(conn_t *c, const void *buf, size_t len)
+/* Writes what iov holds (n pieces; TLS takes the first only): the count
+ * of bytes taken, IO_WAIT, or IO_FAILED. */
+static ssize_t io_write(conn_t *c, const struct iovec *iov, int n_iov)
 {
     if (c->tls) {
-        ssize_t n = tls_write(c->tls, buf, len);
+        ssize_t n = tls_write(c->tls, iov[0].iov_base, iov[0].iov_len);
         if (n > 0)
             return n;
         if (n == TLS_WANT_READ || n == TLS_WANT_WRITE)
@@ -694,8 +788,9 @@ static ssize_t io_write(conn_t *c, const void *buf, size_t len)
         tls_failed(c, (int)n, "TLS write failed");
         return IO_FAILED;
     }
+    struct msghdr mh = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n_iov};
     for (;;) {
-        ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
+        ssize_t n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
         if (n >= 0)
             return n;
         int verdict = io_errno(c, "write");
@@ -769,8 +864,9 @@ static void do_read(conn_t *c)
 
 static void do_write(conn_t *c)
 {
-    while (c->out_off < c->out.len) {
-        ssize_t n = io_write(c, c->out.data + c->out_off, c->out.len - c->out_off);
+    while (out_pending(c)) {
+        struct iovec iov[CONN_WRITE_IOVS];
+        ssize_t n = io_write(c, iov, out_pieces(c, iov, c->tls ? 1 : CONN_WRITE_IOVS));
         if (n == IO_WAIT)
             break;
         if (n < 0)

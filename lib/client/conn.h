@@ -6,7 +6,9 @@
  * (SaslHandshake + SaslAuthenticate: PLAIN, SCRAM-SHA-256/512), a queue of
  * requests numbered by correlation id with at most max_in_flight on the
  * wire, responses matched and decoded by the codec, request and connect
- * timeouts, and reconnects with exponential backoff.
+ * timeouts, and reconnects with exponential backoff. A request may leave
+ * its record batches where they are (conn_encode_spliced_fn): they are
+ * written from there, between the request's own bytes, with one sendmsg.
  *
  * Rule for failures: when the connection is lost, times out or cannot be
  * made, every request on it (queued or in flight) completes with an error
@@ -31,6 +33,7 @@
 #include "base/buf.h"
 #include "client/config.h"
 #include "net/loop.h"
+#include "proto/codec.h"
 #include "samsa.h"
 #include "net/tls.h"
 
@@ -48,6 +51,13 @@ enum conn_state {
 /* Writes the request body at version to out (header and size are the
  * connection's). Returns SAMSA_ERR_NONE or an error that fails the request. */
 typedef samsa_err_t conn_encode_fn(void *opaque, int16_t version, buf_t *out);
+
+/* Encodes a request whose record batches are written from where they are
+ * instead of copied into out: the encoder leaves them to *splices (see
+ * proto_encode), whose records it keeps alive, and whose bytes stay as they
+ * are, until the request completes. */
+typedef samsa_err_t conn_encode_spliced_fn(void *opaque, int16_t version, buf_t *out,
+                                           proto_splices_t *splices);
 
 /* A request completed. err is SAMSA_ERR_NONE with resp the decoded response
  * struct (valid during the call only; NULL for requests sent without
@@ -68,6 +78,7 @@ typedef struct conn_request {
     conn_encode_fn *encode;
     conn_response_fn *on_response;
     void *opaque;
+    conn_encode_spliced_fn *encode_spliced; /* used instead of encode when set */
 } conn_request_t;
 
 /* A connection to node_id (negative for a bootstrap server) at host:port,

@@ -32,6 +32,10 @@ typedef struct preq {
     int count;
     int cap;
     pbatch_t **batches;
+    /* The request as encoded: the connection writes the batches from
+     * where they are, by these records, until the request completes. */
+    produce_request_topic_produce_data_t *topics;
+    produce_request_partition_produce_data_t *parts;
 } preq_t;
 
 static void io_round(loop_t *loop, void *opaque);
@@ -405,7 +409,8 @@ static int cmp_batch_topic(const void *a, const void *b)
     return strcmp(x->part->topic->ct->name, y->part->topic->ct->name);
 }
 
-static samsa_err_t encode_produce(void *opaque, int16_t version, buf_t *out)
+static samsa_err_t encode_produce(void *opaque, int16_t version, buf_t *out,
+                                  proto_splices_t *splices)
 {
     preq_t *rq = opaque;
     samsa_producer_t *p = rq->p;
@@ -414,11 +419,14 @@ static samsa_err_t encode_produce(void *opaque, int16_t version, buf_t *out)
     proto_init(api->request, &req);
     req.acks = p->cfg.acks;
     req.timeout_ms = p->cfg.request_timeout_ms;
-    produce_request_topic_produce_data_t *topics = calloc((size_t)rq->count, sizeof(*topics));
-    produce_request_partition_produce_data_t *parts = calloc((size_t)rq->count, sizeof(*parts));
-    samsa_err_t err = SAMSA_ERR__NOMEM;
+    free(rq->topics);
+    free(rq->parts);
+    produce_request_topic_produce_data_t *topics = rq->topics =
+        calloc((size_t)rq->count, sizeof(*topics));
+    produce_request_partition_produce_data_t *parts = rq->parts =
+        calloc((size_t)rq->count, sizeof(*parts));
     if (!topics || !parts)
-        goto out;
+        return SAMSA_ERR__NOMEM;
     int nt = 0;
     for (int i = 0; i < rq->count; i++) {
         pbatch_t *b = rq->batches[i];
@@ -430,15 +438,21 @@ static samsa_err_t encode_produce(void *opaque, int16_t version, buf_t *out)
         }
         topics[nt - 1].partition_data_count++;
         parts[i].index = b->part->partition;
-        parts[i].records = (proto_records_t){b->data.data, (int32_t)b->data.len, NULL};
+        /* the batch, as the source of its bytes: spliced, not copied */
+        parts[i].records = (proto_records_t){b->data.data, (int32_t)b->data.len, b};
     }
     req.topic_data = topics;
     req.topic_data_count = nt;
-    err = proto_encode(api->request, version, proto_api_flexible(api, version), &req, out, NULL);
-out:
-    free(topics);
-    free(parts);
-    return err;
+    return proto_encode(api->request, version, proto_api_flexible(api, version), &req, out,
+                        splices);
+}
+
+static void preq_free(preq_t *rq)
+{
+    free(rq->batches);
+    free(rq->topics);
+    free(rq->parts);
+    free(rq);
 }
 
 static pbatch_t *take_batch(preq_t *rq, proto_str_t topic, int32_t partition)
@@ -491,8 +505,7 @@ static void on_produce(void *opaque, conn_t *c, samsa_err_t err, int16_t version
             batch_result(p, b, err ? err : SAMSA_ERR__BAD_MSG, -1, -1, conn_name(c),
                          err ? NULL : "the response did not mention this partition", &done);
     }
-    free(rq->batches);
-    free(rq);
+    preq_free(rq);
     producer_report(p, &done);
     io_kick(io);
 }
@@ -605,13 +618,16 @@ static bool send_round(samsa_producer_t *p, int64_t now, pmsg_queue_t *done)
         preq_t *rq = reqs[i];
         conn_t *c = cluster_broker_conn(&io->cluster, rq->node_id);
         if (!rq->count) {
-            free(rq->batches);
-            free(rq);
+            preq_free(rq);
             continue;
         }
         qsort(rq->batches, (size_t)rq->count, sizeof(rq->batches[0]), cmp_batch_topic);
-        conn_request_t creq = {API_PRODUCE, PRODUCE_MAX_VERSION, p->cfg.acks == 0, 0,
-                               encode_produce, on_produce, rq};
+        conn_request_t creq = {.api_key = API_PRODUCE,
+                               .max_version = PRODUCE_MAX_VERSION,
+                               .no_response = p->cfg.acks == 0,
+                               .encode_spliced = encode_produce,
+                               .on_response = on_produce,
+                               .opaque = rq};
         samsa_err_t err = conn_send(c, &creq);
         if (err)
             on_produce(rq, c, err, -1, NULL);
@@ -681,7 +697,8 @@ static void maybe_init_pid(samsa_producer_t *p, int64_t now)
     conn_t *c = cluster_any_conn(&io->cluster);
     if (!c)
         return;
-    conn_request_t req = {API_INIT_PRODUCER_ID, -1, false, 0, encode_init_pid, on_init_pid, p};
+    conn_request_t req = {API_INIT_PRODUCER_ID, -1, false, 0,
+                          encode_init_pid, on_init_pid, p, NULL};
     if (conn_send(c, &req) == SAMSA_ERR_NONE)
         io->pid_requested = true;
 }
