@@ -566,10 +566,13 @@ static void on_fetch(void *opaque, conn_t *conn, samsa_err_t err, int16_t versio
         for (int i = 0; i < r->count; i++)
             part_backoff(c, r->parts[i].part);
     }
-    /* The next fetch goes out now, before poll is woken: woken first, poll
-     * would take the lock the round that sends it needs, and with both
-     * cores busy the partitions could go unfetched for a timeslice. */
-    fetch_run(c);
+    /* After records, the next fetch goes out now, before poll is woken:
+     * woken first, poll would take the lock the round that sends it needs,
+     * and with both cores busy the partitions could go unfetched for a
+     * timeslice. After a failure (which may come from within a send or a
+     * disconnect) the round waits for the loop. */
+    if (!err)
+        fetch_run(c);
     consumer_kick(c);
     bool took = c->queue_tail != tail_before;
     pthread_mutex_unlock(&c->lock);
@@ -644,10 +647,14 @@ static void ask_committed(samsa_consumer_t *c, int64_t now)
         r->parts[r->count++] = (preq_part_t){p, p->version, -1};
     }
     samsa_partition_list_t list = {items, (size_t)r->count};
+    /* Marked before: the request may complete, and free r, within the call. */
+    for (int i = 0; i < r->count; i++)
+        r->parts[i].part->lookup_in_flight = true;
     if (offsets_fetch_committed(c, &list, on_committed, r) == SAMSA_ERR_NONE) {
-        for (int i = 0; i < r->count; i++)
-            r->parts[i].part->lookup_in_flight = true;
         r = NULL;
+    } else {
+        for (int i = 0; i < r->count; i++)
+            r->parts[i].part->lookup_in_flight = false;
     }
 out:
     free(r);
@@ -686,10 +693,18 @@ static void send_per_leader(samsa_consumer_t *c, bool fetch, int64_t now)
         for (int j = i; j < n; j++)
             if (leaders[j] == node) {
                 cpart_t *p = c->parts[j];
+                leaders[j] = -1;
+                /* a request that completed within conn_send may have
+                 * run a round of its own (see on_fetch) */
+                if (fetch ? p->fetch_in_flight : p->lookup_in_flight)
+                    continue;
                 r->parts[r->count++] =
                     (preq_part_t){p, p->version, fetch ? p->fetch_offset : p->lookup_ts};
-                leaders[j] = -1;
             }
+        if (!r->count) {
+            free(r);
+            continue;
+        }
         qsort(r->parts, (size_t)r->count, sizeof(r->parts[0]), cmp_preq_part);
         conn_request_t req = {
             .api_key = fetch ? API_FETCH : API_LIST_OFFSETS,
@@ -699,15 +714,24 @@ static void send_per_leader(samsa_consumer_t *c, bool fetch, int64_t now)
             .on_response = fetch ? on_fetch : on_list_offsets,
             .opaque = r,
         };
-        if (conn_send(conn, &req)) {
-            free(r);
-            continue;
-        }
-        for (int k = 0; k < r->count; k++) {
+        /* Marked before the send: a request can complete within conn_send
+         * (no version in common, a connection that fails at once), and
+         * its callback clears the marks and frees r. */
+        int count = r->count;
+        for (int k = 0; k < count; k++) {
             if (fetch)
                 r->parts[k].part->fetch_in_flight = true;
             else
                 r->parts[k].part->lookup_in_flight = true;
+        }
+        if (conn_send(conn, &req)) {
+            for (int k = 0; k < count; k++) {
+                if (fetch)
+                    r->parts[k].part->fetch_in_flight = false;
+                else
+                    r->parts[k].part->lookup_in_flight = false;
+            }
+            free(r);
         }
     }
     free(leaders);
