@@ -330,6 +330,26 @@ static samsa_err_t batch_seal(ppart_t *pp, pbatch_t *b, batch_builder_t *bb,
     return SAMSA_ERR_NONE;
 }
 
+/* Takes pp's open batch out of the open state: its reserved room no
+ * longer counts in built_bytes (a sealed batch counts its length). */
+static pbatch_t *take_open(ppart_t *pp)
+{
+    pbatch_t *b = pp->open;
+    pp->open = NULL;
+    if (pp->built_bytes)
+        *pp->built_bytes -= pp->open_reserved;
+    pp->open_reserved = 0;
+    return b;
+}
+
+/* Seals pp's open batch, failing it when err is set. */
+static samsa_err_t seal_open(ppart_t *pp, const client_config_t *cfg, int64_t producer_id,
+                             int16_t producer_epoch, samsa_err_t err, pmsg_queue_t *failed)
+{
+    pbatch_t *b = take_open(pp);
+    return batch_seal(pp, b, &pp->open_bb, cfg, producer_id, producer_epoch, err, failed);
+}
+
 samsa_err_t ppart_build_batch(ppart_t *pp, const client_config_t *cfg, int64_t producer_id,
                               int16_t producer_epoch, pmsg_queue_t *failed)
 {
@@ -369,6 +389,11 @@ samsa_err_t ppart_add(ppart_t *pp, pmsg_t *m, const client_config_t *cfg, int64_
     }
     if (!pp->open) {
         pp->open = batch_open(pp, &pp->open_bb, m->timestamp_ms, limit);
+        /* The room an open batch holds counts as built: open batches of
+         * many partitions stay within the bound too (see built_bytes). */
+        pp->open_reserved = pp->open ? pp->open->data.cap : 0;
+        if (pp->built_bytes)
+            *pp->built_bytes += pp->open_reserved;
         if (!pp->open) {
             pmsg_set_error(m, SAMSA_ERR__NOMEM, "topic %s [%d]: out of memory", m->topic,
                            (int)pp->partition);
@@ -378,9 +403,11 @@ samsa_err_t ppart_add(ppart_t *pp, pmsg_t *m, const client_config_t *cfg, int64_
     }
     samsa_err_t err = batch_add(pp->open, &pp->open_bb, m);
     /* Full when another record of this size would not fit: sealed now, not
-     * when the next message comes, so that it can go before linger.ms. */
+     * when the next message comes, so that it can go before linger.ms. A
+     * record the builder refused fails the batch (m is in it, its bytes
+     * are not). */
     if (err || !batch_takes(&pp->open_bb, m, limit)) {
-        samsa_err_t serr = ppart_seal(pp, cfg, producer_id, producer_epoch, failed);
+        samsa_err_t serr = seal_open(pp, cfg, producer_id, producer_epoch, err, failed);
         *sealed = true;
         if (!err)
             err = serr;
@@ -391,20 +418,16 @@ samsa_err_t ppart_add(ppart_t *pp, pmsg_t *m, const client_config_t *cfg, int64_
 samsa_err_t ppart_seal(ppart_t *pp, const client_config_t *cfg, int64_t producer_id,
                        int16_t producer_epoch, pmsg_queue_t *failed)
 {
-    pbatch_t *b = pp->open;
-    if (!b)
+    if (!pp->open)
         return SAMSA_ERR__STATE;
-    pp->open = NULL;
-    return batch_seal(pp, b, &pp->open_bb, cfg, producer_id, producer_epoch, pp->open_bb.err,
-                      failed);
+    return seal_open(pp, cfg, producer_id, producer_epoch, pp->open_bb.err, failed);
 }
 
 void ppart_unopen(ppart_t *pp)
 {
-    pbatch_t *b = pp->open;
-    if (!b)
+    if (!pp->open)
         return;
-    pp->open = NULL;
+    pbatch_t *b = take_open(pp);
     batch_builder_free(&pp->open_bb);
     for (pmsg_t *m = b->msgs.head; m; m = m->next)
         pp->queue_record_bytes += record_estimate(m);

@@ -109,7 +109,8 @@ typedef struct ppart {
     pmsg_queue_t queue;      /* messages not yet in a batch */
     size_t queue_record_bytes; /* what queue's records take in a batch, estimated */
     size_t *built_bytes;     /* when set: data bytes of the batches built and not yet
-                              * removed, summed over all the partitions it is shared by */
+                              * removed, and the room of open batches, summed over all
+                              * the partitions it is shared by */
     pbatch_spares_t *spares; /* when set: where this partition's batches take their
                               * buffers from and leave them */
     /* The batch that placed messages go into as they come, while the
@@ -117,6 +118,7 @@ typedef struct ppart {
      * written into the batch while the CPU still has it in its cache. */
     pbatch_t *open;
     batch_builder_t open_bb;  /* open's builder */
+    size_t open_reserved;     /* open's room, counted in built_bytes */
     pbatch_t *batches, *batches_tail; /* built and not yet acknowledged */
     int in_flight;           /* batches on the wire */
     int32_t in_flight_node;  /* the broker they went to (valid while in_flight > 0) */

@@ -699,8 +699,10 @@ static void maybe_init_pid(samsa_producer_t *p, int64_t now)
         return;
     conn_request_t req = {API_INIT_PRODUCER_ID, -1, false, 0,
                           encode_init_pid, on_init_pid, p, NULL};
-    if (conn_send(c, &req) == SAMSA_ERR_NONE)
-        io->pid_requested = true;
+    /* Set before: the request can complete (and clear it) within conn_send. */
+    io->pid_requested = true;
+    if (conn_send(c, &req) != SAMSA_ERR_NONE)
+        io->pid_requested = false;
 }
 
 /* ---- timeouts and the round ----------------------------------------- */

@@ -339,6 +339,45 @@ START_TEST(open_batch_given_back_goes_to_the_front_of_the_queue)
 }
 END_TEST
 
+START_TEST(open_batch_room_counts_as_built_and_a_refused_record_fails_its_batch)
+{
+    client_config_t cfg = test_config();
+    size_t built = 0;
+    ppart_t pp = {0};
+    pp.built_bytes = &built;
+    pmsg_queue_t failed = {0};
+    bool sealed;
+    pmsg_t *a = msg("a", 1);
+    ck_assert_int_eq(ppart_add(&pp, a, &cfg, -1, -1, &failed, &sealed), 0);
+    ck_assert_uint_ge(built, 1000); /* the open batch's room */
+    ck_assert_uint_eq(built, pp.open->data.cap);
+    ck_assert_int_eq(ppart_seal(&pp, &cfg, -1, -1, &failed), 0);
+    ck_assert_uint_eq(built, pp.batches->data.len); /* sealed: its length */
+    ck_assert_int_eq(ppart_add(&pp, msg("b", 2), &cfg, -1, -1, &failed, &sealed), 0);
+    ppart_unopen(&pp);
+    ck_assert_uint_eq(built, pp.batches->data.len);
+    pmsg_free(pmsg_queue_pop(&pp.queue));
+    /* a record the builder refuses (a value pointer missing) fails the
+     * whole open batch, the messages before it included */
+    pmsg_t *c = msg("c", 3), *bad = msg("d", 4);
+    bad->value = NULL;
+    ck_assert_int_eq(ppart_add(&pp, c, &cfg, -1, -1, &failed, &sealed), 0);
+    ck_assert_int_ne(ppart_add(&pp, bad, &cfg, -1, -1, &failed, &sealed), 0);
+    ck_assert(sealed);
+    ck_assert_ptr_null(pp.open);
+    ck_assert_int_eq(failed.count, 2);
+    ck_assert_ptr_eq(failed.head, c);
+    ck_assert_ptr_eq(failed.tail, bad);
+    ck_assert_int_ne(c->err, 0);
+    ck_assert_ptr_null(pp.batches->next); /* only the first batch was built */
+    pmsg_t *m;
+    while ((m = pmsg_queue_pop(&failed)))
+        pmsg_free(m);
+    free_part(&pp);
+    ck_assert_uint_eq(built, 0);
+}
+END_TEST
+
 /* Three batches with sequences 0, 1, 2 (one message each). */
 static void three_batches(ppart_t *pp, const client_config_t *cfg)
 {
@@ -543,6 +582,7 @@ int main(void)
     tcase_add_test(tc, one_message_larger_than_batch_size_still_makes_a_batch);
     tcase_add_test(tc, open_batch_takes_messages_as_they_come_and_seals_when_full);
     tcase_add_test(tc, open_batch_given_back_goes_to_the_front_of_the_queue);
+    tcase_add_test(tc, open_batch_room_counts_as_built_and_a_refused_record_fails_its_batch);
     tcase_add_test(tc, batches_go_in_order_up_to_the_in_flight_limit);
     tcase_add_test(tc, retried_batch_waits_for_backoff_and_for_older_batches_in_flight);
     tcase_add_test(tc, restamp_renumbers_from_zero_with_valid_crcs);
