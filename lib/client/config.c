@@ -52,6 +52,10 @@ static const prop_t props[] = {
     {"reconnect.backoff.ms", PROP_INT32, F(reconnect_backoff_ms), 0, 3600000, false},
     {"reconnect.backoff.max.ms", PROP_INT32, F(reconnect_backoff_max_ms), 0, 3600000, false},
     {"socket.connection.setup.timeout.ms", PROP_INT32, F(connect_timeout_ms), 1, I32MAX, false},
+    {"send.buffer.bytes", PROP_INT32, F(send_buffer_bytes), -1, I32MAX, false},
+    {"socket.send.buffer.bytes", PROP_INT32, F(send_buffer_bytes), -1, I32MAX, false},
+    {"receive.buffer.bytes", PROP_INT32, F(receive_buffer_bytes), -1, I32MAX, false},
+    {"socket.receive.buffer.bytes", PROP_INT32, F(receive_buffer_bytes), -1, I32MAX, false},
     {"metadata.max.age.ms", PROP_INT32, F(metadata_max_age_ms), 1, I32MAX, false},
     {"topic.metadata.refresh.interval.ms", PROP_INT32, F(metadata_max_age_ms), 1, I32MAX, false},
     {"max.in.flight.requests.per.connection", PROP_INT32, F(max_in_flight), 1, 1000000, false},
@@ -140,6 +144,8 @@ void client_config_init(client_config_t *cfg)
     cfg->reconnect_backoff_ms = 50;
     cfg->reconnect_backoff_max_ms = 1000;
     cfg->connect_timeout_ms = 10000;
+    cfg->send_buffer_bytes = -1;
+    cfg->receive_buffer_bytes = -1;
     cfg->metadata_max_age_ms = 300000;
     cfg->max_in_flight = 5;
     cfg->max_response_bytes = 100 * 1024 * 1024;

@@ -29,6 +29,8 @@ typedef struct client_config {
     int32_t reconnect_backoff_ms;
     int32_t reconnect_backoff_max_ms;
     int32_t connect_timeout_ms;   /* socket.connection.setup.timeout.ms */
+    int32_t send_buffer_bytes;    /* send.buffer.bytes: SO_SNDBUF, -1 the system's */
+    int32_t receive_buffer_bytes; /* receive.buffer.bytes: SO_RCVBUF, -1 the system's */
     int32_t metadata_max_age_ms;
     int32_t max_in_flight;        /* per connection */
     int32_t max_response_bytes;   /* cap on one response frame */

@@ -262,6 +262,15 @@ bool conn_err_is_security(samsa_err_t err)
 static void on_io(loop_t *loop, int fd, int events, void *opaque);
 static void start_connect(conn_t *c);
 
+/* Sets a socket buffer size (SO_SNDBUF, SO_RCVBUF) unless bytes is -1
+ * (the system's, which grows with the connection's use), as Java's
+ * send.buffer.bytes and receive.buffer.bytes do; 0 is taken as -1, as
+ * librdkafka's socket.*.buffer.bytes do. */
+static bool socket_buffer(int fd, int which, int32_t bytes)
+{
+    return bytes <= 0 || setsockopt(fd, SOL_SOCKET, which, &bytes, sizeof(bytes)) == 0;
+}
+
 /* Frames one request (size, header, body) at the end of c->out. */
 static samsa_err_t frame_request(conn_t *c, req_t *r)
 {
@@ -992,7 +1001,9 @@ static void on_resolved(void *opaque, struct addrinfo *res, int gai)
     const char *fail = NULL;
     if (fd < 0)
         fail = "socket";
-    else if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0)
+    else if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0 ||
+             !socket_buffer(fd, SO_SNDBUF, c->cfg->send_buffer_bytes) ||
+             !socket_buffer(fd, SO_RCVBUF, c->cfg->receive_buffer_bytes))
         fail = "setsockopt";
     else if (connect(fd, a->ai_addr, a->ai_addrlen) < 0 && errno != EINPROGRESS)
         fail = "connect";

@@ -24,6 +24,7 @@
 
 #define PRODUCE_MAX_VERSION 12 /* v13 names topics by id only */
 #define TICK_MS 100
+#define SPLICE_MIN_BYTES 16384 /* batches from this size on are not copied into requests */
 
 /* One Produce request: which batches it carries. */
 typedef struct preq {
@@ -438,8 +439,11 @@ static samsa_err_t encode_produce(void *opaque, int16_t version, buf_t *out,
         }
         topics[nt - 1].partition_data_count++;
         parts[i].index = b->part->partition;
-        /* the batch, as the source of its bytes: spliced, not copied */
-        parts[i].records = (proto_records_t){b->data.data, (int32_t)b->data.len, b};
+        /* A large batch is written from where it is (its bytes spliced into
+         * the request, not copied); a small one costs less copied than as
+         * a piece of its own for sendmsg (a request may hold hundreds). */
+        parts[i].records = (proto_records_t){b->data.data, (int32_t)b->data.len,
+                                             b->data.len >= SPLICE_MIN_BYTES ? b : NULL};
     }
     req.topic_data = topics;
     req.topic_data_count = nt;

@@ -58,6 +58,12 @@ START_TEST(config_accepts_java_and_librdkafka_names)
     ck_assert_int_eq(c.queue_full_behavior, CLIENT_QUEUE_FULL_BLOCK);
     ck_assert_int_eq(client_config_set(&c, "buffer.memory", "1048576", err, sizeof(err)), 0);
     ck_assert_int_eq(c.buffer_memory_bytes, 1048576);
+    ck_assert_int_eq(c.send_buffer_bytes, -1); /* the system's */
+    ck_assert_int_eq(client_config_set(&c, "socket.send.buffer.bytes", "65536", err, sizeof(err)), 0);
+    ck_assert_int_eq(c.send_buffer_bytes, 65536);
+    ck_assert_int_eq(client_config_set(&c, "receive.buffer.bytes", "32768", err, sizeof(err)), 0);
+    ck_assert_int_eq(c.receive_buffer_bytes, 32768);
+    ck_assert_int_ne(client_config_set(&c, "send.buffer.bytes", "-2", err, sizeof(err)), 0);
 }
 END_TEST
 

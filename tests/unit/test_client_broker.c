@@ -680,8 +680,8 @@ START_TEST(retries_keep_each_partitions_order_without_duplicates)
 }
 END_TEST
 
-/* Batches are written from where the producer keeps them, between the
- * request's own bytes; a broker that takes a few KiB at a time cuts the
+/* Large batches are written from where the producer keeps them, between
+ * the request's own bytes; small socket buffers on both sides cut the
  * writes anywhere in them. Every partition must still get its values, in
  * order, byte for byte, with acks=1 and with acks=0. */
 START_TEST(batches_written_in_pieces_arrive_whole)
@@ -693,10 +693,10 @@ START_TEST(batches_written_in_pieces_arrive_whole)
         f->partitions = FAKE_PARTS;
         fake_go(f);
         reports_t rs = {0};
-        const char *k[] = {"batch.size", "linger.ms", "acks"};
-        const char *val[] = {"4096", "20", acks ? "1" : "0"};
-        samsa_producer_t *p = producer(f, &rs, k, val, 3);
-        int per_part = FAKE_LOG / FAKE_PARTS;
+        const char *k[] = {"batch.size", "linger.ms", "acks", "send.buffer.bytes"};
+        const char *val[] = {"32768", "20", acks ? "1" : "0", "8192"}; /* large ones spliced */
+        samsa_producer_t *p = producer(f, &rs, k, val, 4);
+        int per_part = FAKE_LOG / 2;
         char value[400];
         for (int i = 0; i < per_part * FAKE_PARTS; i++) {
             int part = i % FAKE_PARTS, seq = i / FAKE_PARTS;
@@ -705,7 +705,7 @@ START_TEST(batches_written_in_pieces_arrive_whole)
             value[len] = '=';
             ck_assert_int_eq(samsa_producer_send(p, "t", part, NULL, 0, value,
                                                  sizeof(value) - (size_t)(seq % 7), NULL, 0, 0, 0,
-                                                 (void *)(intptr_t)i), 0);
+                                                 (void *)(intptr_t)(i % FAKE_LOG)), 0);
         }
         ck_assert_int_eq(samsa_producer_flush(p, 60000), 0);
         ck_assert_int_eq(rs.count, per_part * FAKE_PARTS);
