@@ -54,8 +54,9 @@ typedef samsa_err_t conn_encode_fn(void *opaque, int16_t version, buf_t *out);
 
 /* Encodes a request whose record batches are written from where they are
  * instead of copied into out: the encoder leaves them to *splices (see
- * proto_encode), whose records it keeps alive, and whose bytes stay as they
- * are, until the request completes. */
+ * proto_encode). The records the splices point to must outlive the call
+ * (the connection reads them when it returns); their bytes must stay as
+ * they are until the request completes. */
 typedef samsa_err_t conn_encode_spliced_fn(void *opaque, int16_t version, buf_t *out,
                                            proto_splices_t *splices);
 

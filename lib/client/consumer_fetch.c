@@ -37,6 +37,19 @@ typedef struct preq {
     preq_part_t parts[];
 } preq_t;
 
+/* The mark of p's fetch (fetch) or offset lookup in flight. */
+static bool *in_flight_mark(cpart_t *p, bool fetch)
+{
+    return fetch ? &p->fetch_in_flight : &p->lookup_in_flight;
+}
+
+/* Sets the in-flight mark of each of r's partitions to on. */
+static void mark_in_flight(preq_t *r, bool fetch, bool on)
+{
+    for (int k = 0; k < r->count; k++)
+        *in_flight_mark(r->parts[k].part, fetch) = on;
+}
+
 void cchunk_release(cchunk_t *ch)
 {
     if (!ch || __atomic_sub_fetch(&ch->refs, 1, __ATOMIC_ACQ_REL) > 0)
@@ -648,14 +661,11 @@ static void ask_committed(samsa_consumer_t *c, int64_t now)
     }
     samsa_partition_list_t list = {items, (size_t)r->count};
     /* Marked before: the request may complete, and free r, within the call. */
-    for (int i = 0; i < r->count; i++)
-        r->parts[i].part->lookup_in_flight = true;
-    if (offsets_fetch_committed(c, &list, on_committed, r) == SAMSA_ERR_NONE) {
+    mark_in_flight(r, false, true);
+    if (offsets_fetch_committed(c, &list, on_committed, r) == SAMSA_ERR_NONE)
         r = NULL;
-    } else {
-        for (int i = 0; i < r->count; i++)
-            r->parts[i].part->lookup_in_flight = false;
-    }
+    else
+        mark_in_flight(r, false, false);
 out:
     free(r);
     free(items);
@@ -696,7 +706,7 @@ static void send_per_leader(samsa_consumer_t *c, bool fetch, int64_t now)
                 leaders[j] = -1;
                 /* a request that completed within conn_send may have
                  * run a round of its own (see on_fetch) */
-                if (fetch ? p->fetch_in_flight : p->lookup_in_flight)
+                if (*in_flight_mark(p, fetch))
                     continue;
                 r->parts[r->count++] =
                     (preq_part_t){p, p->version, fetch ? p->fetch_offset : p->lookup_ts};
@@ -717,20 +727,9 @@ static void send_per_leader(samsa_consumer_t *c, bool fetch, int64_t now)
         /* Marked before the send: a request can complete within conn_send
          * (no version in common, a connection that fails at once), and
          * its callback clears the marks and frees r. */
-        int count = r->count;
-        for (int k = 0; k < count; k++) {
-            if (fetch)
-                r->parts[k].part->fetch_in_flight = true;
-            else
-                r->parts[k].part->lookup_in_flight = true;
-        }
+        mark_in_flight(r, fetch, true);
         if (conn_send(conn, &req)) {
-            for (int k = 0; k < count; k++) {
-                if (fetch)
-                    r->parts[k].part->fetch_in_flight = false;
-                else
-                    r->parts[k].part->lookup_in_flight = false;
-            }
+            mark_in_flight(r, fetch, false);
             free(r);
         }
     }

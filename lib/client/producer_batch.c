@@ -389,17 +389,17 @@ samsa_err_t ppart_add(ppart_t *pp, pmsg_t *m, const client_config_t *cfg, int64_
     }
     if (!pp->open) {
         pp->open = batch_open(pp, &pp->open_bb, m->timestamp_ms, limit);
-        /* The room an open batch holds counts as built: open batches of
-         * many partitions stay within the bound too (see built_bytes). */
-        pp->open_reserved = pp->open ? pp->open->data.cap : 0;
-        if (pp->built_bytes)
-            *pp->built_bytes += pp->open_reserved;
         if (!pp->open) {
             pmsg_set_error(m, SAMSA_ERR__NOMEM, "topic %s [%d]: out of memory", m->topic,
                            (int)pp->partition);
             pmsg_queue_push(failed, m);
             return SAMSA_ERR__NOMEM;
         }
+        /* The room an open batch holds counts as built: open batches of
+         * many partitions stay within the bound too (see built_bytes). */
+        pp->open_reserved = pp->open->data.cap;
+        if (pp->built_bytes)
+            *pp->built_bytes += pp->open_reserved;
     }
     samsa_err_t err = batch_add(pp->open, &pp->open_bb, m);
     /* Full when another record of this size would not fit: sealed now, not

@@ -9,10 +9,10 @@
  *                     go next (ordering across retries), restamping.
  *
  * Ownership: a message (pmsg_t) is one allocation made by produce(); it
- * moves input queue -> topic's waiting queue -> partition's open batch or
- * queue -> batch -> report queue, and is freed after its report is served. Everything but
- * the fields marked "lock" is touched by the I/O thread only (or by close()
- * after that thread has stopped).
+ * moves input queue -> (topic's waiting queue) -> partition's open batch,
+ * or partition queue -> batch -> report queue, and is freed after its
+ * report is served. Everything but the fields marked "lock" is touched by
+ * the I/O thread only (or by close() after that thread has stopped).
  */
 #ifndef SAMSA_CLIENT_PRODUCER_INT_H
 #define SAMSA_CLIENT_PRODUCER_INT_H

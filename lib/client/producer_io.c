@@ -33,8 +33,9 @@ typedef struct preq {
     int count;
     int cap;
     pbatch_t **batches;
-    /* The request as encoded: the connection writes the batches from
-     * where they are, by these records, until the request completes. */
+    /* The request as encoded, kept past the encoder's return: the
+     * connection reads the spliced batches' places from these records
+     * then (the batches' bytes stay until the request completes). */
     produce_request_topic_produce_data_t *topics;
     produce_request_partition_produce_data_t *parts;
 } preq_t;

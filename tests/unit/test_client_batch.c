@@ -165,6 +165,18 @@ static pmsg_t *msg_199(int64_t enqueued_ms)
     return msg(value, enqueued_ms);
 }
 
+/* b's header, which must validate and carry these. */
+static batch_header_t valid_header(const pbatch_t *b, int64_t producer_id, int32_t base_sequence,
+                                   int32_t record_count)
+{
+    batch_header_t h;
+    ck_assert_int_eq(batch_validate(b->data.data, b->data.len, &h), 0);
+    ck_assert_int_eq(h.producer_id, producer_id);
+    ck_assert_int_eq(h.base_sequence, base_sequence);
+    ck_assert_int_eq(h.record_count, record_count);
+    return h;
+}
+
 static void free_part(ppart_t *pp)
 {
     ppart_unopen(pp);
@@ -231,12 +243,8 @@ START_TEST(batch_takes_what_fits_in_batch_size_and_stamps_sequences)
     ck_assert_uint_le(b->data.len, 1000);
     ck_assert_int_eq(b->base_sequence, 7);
     ck_assert_int_eq(pp.next_sequence, 11);
-    batch_header_t h;
-    ck_assert_int_eq(batch_validate(b->data.data, b->data.len, &h), 0);
-    ck_assert_int_eq(h.producer_id, 42);
+    batch_header_t h = valid_header(b, 42, 7, 4);
     ck_assert_int_eq(h.producer_epoch, 3);
-    ck_assert_int_eq(h.base_sequence, 7);
-    ck_assert_int_eq(h.record_count, 4);
     ck_assert_int_eq(h.base_timestamp, 1700000000000LL);
     ck_assert_int_eq(ppart_build_batch(&pp, &cfg, 42, 3, &failed), 0);
     ck_assert_int_eq(pp.batches->next->base_sequence, 11);
@@ -290,11 +298,7 @@ START_TEST(open_batch_takes_messages_as_they_come_and_seals_when_full)
     ck_assert_int_eq(b->first_enqueued_ms, 100);
     for (int i = 0; i < 4; i++)
         ck_assert_ptr_eq(b->msgv[i], sent[i]);
-    batch_header_t h;
-    ck_assert_int_eq(batch_validate(b->data.data, b->data.len, &h), 0);
-    ck_assert_int_eq(h.producer_id, 42);
-    ck_assert_int_eq(h.base_sequence, 7);
-    ck_assert_int_eq(h.record_count, 4);
+    valid_header(b, 42, 7, 4);
     ck_assert_int_eq(pp.next_sequence, 11);
     /* the two after it wait in the open batch, for linger.ms from the first */
     ck_assert_ptr_nonnull(pp.open);
