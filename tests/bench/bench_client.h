@@ -6,6 +6,11 @@
  * that getrusage() of the benchmark counts the clients only), topic
  * creation, and client CPU time.
  *
+ * With $SAMSA_BENCH_BOOTSTRAP set, the benchmarks use the broker there
+ * (tests/bench/clients-on-kafka.sh points it at Apache Kafka) instead of
+ * starting samsa's; $SAMSA_BENCH_BROKER_NAME (default "external") then
+ * prefixes every figure's name.
+ *
  * A header of static functions: each benchmark is one source file.
  */
 #ifndef SAMSA_BENCH_CLIENT_H
@@ -174,10 +179,11 @@ static inline bool rdk_assign(rdk_handle_t *h, const char *topic, int partitions
 /* ---- samsa's broker in a child process ---------------------------------- */
 
 typedef struct bench_broker {
-    pid_t pid;
+    pid_t pid;              /* 0: a broker this benchmark did not start */
     int stop_fd;            /* closing it stops the child */
     char bootstrap[128];
     char dir[64];
+    char prefix[64];        /* of figure names: "" on samsa's broker */
 } bench_broker_t;
 
 static inline int bench_rm_entry(const char *path, const struct stat *st, int flag,
@@ -215,11 +221,19 @@ static inline void bench_broker_child(const char *dir, int report_fd, int stop_f
     _exit(0);
 }
 
-/* Starts samsa's broker in a child process on a temporary directory.
- * Call before the process starts threads. Returns false (reason printed)
- * on failure. */
+/* Starts samsa's broker in a child process on a temporary directory, or
+ * takes the broker of $SAMSA_BENCH_BOOTSTRAP. Call before the process
+ * starts threads. Returns false (reason printed) on failure. */
 static inline bool bench_broker_start(bench_broker_t *bb)
 {
+    memset(bb, 0, sizeof(*bb));
+    const char *external = getenv("SAMSA_BENCH_BOOTSTRAP");
+    if (external && *external) {
+        const char *name = getenv("SAMSA_BENCH_BROKER_NAME");
+        snprintf(bb->bootstrap, sizeof(bb->bootstrap), "%s", external);
+        snprintf(bb->prefix, sizeof(bb->prefix), "%s_", name && *name ? name : "external");
+        return true;
+    }
     snprintf(bb->dir, sizeof(bb->dir), "/tmp/samsa-bench-client-XXXXXX");
     int rep[2], stop[2];
     if (!mkdtemp(bb->dir) || pipe(rep) < 0 || pipe(stop) < 0)
@@ -247,6 +261,8 @@ static inline bool bench_broker_start(bench_broker_t *bb)
 
 static inline void bench_broker_stop(bench_broker_t *bb)
 {
+    if (!bb->pid)
+        return;
     close(bb->stop_fd);
     int status;
     waitpid(bb->pid, &status, 0);

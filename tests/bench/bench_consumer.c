@@ -1,7 +1,7 @@
 /*
  * bench_consumer: samsa's consumer and producer against librdkafka's, in
  * the same run, on the same broker (samsa's embedded broker in a child
- * process), with the same settings, for a 1- and an 8-partition topic:
+ * process, or Apache Kafka: see bench_client.h), with the same settings, for a 1- and an 8-partition topic:
  *   - producer: N 100-byte values, null keys, acks=1, linger.ms=5,
  *     batch.size=1000000: messages per second from the first produce call
  *     until flush returns, and CPU seconds per million messages; each the
@@ -224,7 +224,7 @@ int main(void)
     static const int partition_counts[] = {1, 8};
     for (size_t pc = 0; pc < 2 && !status; pc++) {
         int parts = partition_counts[pc];
-        char ts[64], tr[64], td[64], name[96];
+        char ts[64], tr[64], td[64], name[160];
         snprintf(ts, sizeof(ts), "bench-samsa-p%d", parts);
         snprintf(tr, sizeof(tr), "bench-rdkafka-p%d", parts);
         snprintf(td, sizeof(td), "bench-data-p%d", parts);
@@ -254,13 +254,13 @@ int main(void)
             status = 1;
             break;
         }
-        snprintf(name, sizeof(name), "consumer_p%d_msgs_per_s", parts);
+        snprintf(name, sizeof(name), "%sconsumer_p%d_msgs_per_s", bb.prefix, parts);
         bench_report(name, sc.msgs_per_s, "librdkafka", rc.msgs_per_s, "msg/s", 0);
-        snprintf(name, sizeof(name), "consumer_p%d_cpu_ms_per_million", parts);
+        snprintf(name, sizeof(name), "%sconsumer_p%d_cpu_ms_per_million", bb.prefix, parts);
         bench_report(name, sc.cpu_ms_per_m, "librdkafka", rc.cpu_ms_per_m, "ms", 0);
-        snprintf(name, sizeof(name), "producer_acks1_p%d_msgs_per_s", parts);
+        snprintf(name, sizeof(name), "%sproducer_acks1_p%d_msgs_per_s", bb.prefix, parts);
         bench_report(name, sp.msgs_per_s, "librdkafka", rp.msgs_per_s, "msg/s", 0);
-        snprintf(name, sizeof(name), "producer_acks1_p%d_cpu_ms_per_million", parts);
+        snprintf(name, sizeof(name), "%sproducer_acks1_p%d_cpu_ms_per_million", bb.prefix, parts);
         bench_report(name, sp.cpu_ms_per_m, "librdkafka", rp.cpu_ms_per_m, "ms", 0);
     }
     bench_broker_stop(&bb);

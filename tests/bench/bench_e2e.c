@@ -1,6 +1,7 @@
 /*
  * bench_e2e: end-to-end latency, samsa against librdkafka, in the same run,
- * on the same broker (samsa's embedded broker in a child process): a
+ * on the same broker (samsa's embedded broker in a child process, or
+ * Apache Kafka: see bench_client.h): a
  * producer sends 100-byte values at a steady 10,000 messages per second
  * (acks=1, linger.ms=0, partitions in turn) while a consumer of the same
  * library, assigned every partition, reads them; the latency of a message
@@ -262,7 +263,7 @@ static bool measure(const char *bootstrap, const char *client, int partitions, l
 {
     static int seq;
     char topic[64];
-    snprintf(topic, sizeof(topic), "e2e-%s-p%d-%d", client, partitions, ++seq);
+    snprintf(topic, sizeof(topic), "e2e-%s-p%d-%d-%d", client, partitions, (int)getpid(), ++seq);
     run_t r = {0};
     r.bootstrap = bootstrap;
     r.topic = topic;
@@ -310,9 +311,9 @@ int main(void)
                 double q;
             } qs[] = {{"p50", 0.5}, {"p99", 0.99}, {"p99.9", 0.999}};
             for (size_t i = 0; i < 3; i++) {
-                char name[96];
-                snprintf(name, sizeof(name), "e2e_latency_p%d_%s_at_%d_msgs_per_s", parts,
-                         qs[i].name, RATE_PER_S);
+                char name[192];
+                snprintf(name, sizeof(name), "%se2e_latency_p%d_%s_at_%d_msgs_per_s", bb.prefix,
+                         parts, qs[i].name, RATE_PER_S);
                 bench_report(name, quantile_us(s, sn, qs[i].q), "librdkafka",
                              quantile_us(k, kn, qs[i].q), "us", 0);
             }

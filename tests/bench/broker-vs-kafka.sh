@@ -10,63 +10,23 @@
 #   SAMSA_BENCH_TIMEOUT      hard limit of the whole run in seconds (default 1800)
 B=${B:-build}
 kafka_sh=tests/interop/kafka/kafka.sh
+. tests/bench/kafka.inc
 
 if [ ! -x "$B/tests/bench/bench_broker" ] || [ ! -x "$B/bin/samsa" ]; then
     echo "bench broker: not run: build $B/tests/bench/bench_broker and $B/bin/samsa first (make bench)"
     exit 1
 fi
 
-if ! ldconfig -p 2>/dev/null | grep -q 'librdkafka\.so\.1 '; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-        echo "% broker-vs-kafka: installing librdkafka1" >&2
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q librdkafka1 >&2 ||
-            { apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q librdkafka1 >&2; }
-    fi
-fi
+bench_need_librdkafka broker-vs-kafka
 
-no_kafka=
-if ! libs=$(tests/interop/kafka/fetch.sh); then
-    no_kafka="tests/interop/kafka/fetch.sh failed (no Java or no Kafka jars)"
-    libs=
-fi
+bench_kafka_libs
+libs=$kafka_libs
 
-mkdir -p "$B" || exit 1
-dir=$(mktemp -d "$(cd "$B" && pwd)/bench-broker.XXXXXX") || exit 1
-driver=
+bench_kafka_dir bench-broker
 
-cleanup() {
-    if [ -n "$driver" ]; then
-        kill -TERM "$driver" 2>/dev/null
-        wait "$driver" 2>/dev/null
-    fi
-    # samsa's broker dies with the driver (parent-death signal); Kafka is
-    # stopped by kafka.sh, which falls back to KILL after a grace period.
-    if [ -d "$dir/kafka" ]; then
-        bash "$kafka_sh" stop "$dir/kafka" 2>/dev/null
-    fi
-    rm -rf "$dir"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# kafka.sh's test settings put back to Kafka's defaults where they differ
-# in what this measures: the heap of kafka-server-start.sh and 1 GiB log
-# segments (a later line of server.properties wins).
-KAFKA_HEAP_OPTS=${KAFKA_HEAP_OPTS:--Xmx1G -Xms1G}
-KAFKA_EXTRA_PROPS=log.segment.bytes=1073741824
-export KAFKA_HEAP_OPTS KAFKA_EXTRA_PROPS
 [ -n "$no_kafka" ] || echo "bench broker: kafka from $libs, KRaft single node on loopback, heap $KAFKA_HEAP_OPTS, log.segment.bytes=1073741824, other settings default"
 
-SAMSA_BENCH_BROKER_DIR=$dir KAFKA_SH=$kafka_sh KAFKA_LIBS=$libs \
-    SAMSA_BENCH_NO_KAFKA=$no_kafka SAMSA_BIN=$B/bin/samsa \
-    KAFKA_MAX_SECONDS=${SAMSA_BENCH_TIMEOUT:-1800} \
-    timeout --kill-after=10 "${SAMSA_BENCH_TIMEOUT:-1800}" "$B/tests/bench/bench_broker" &
-driver=$!
-wait "$driver"
-status=$?
-driver=
-if [ "$status" = 124 ]; then
-    echo "bench broker: FAILED: the run took longer than ${SAMSA_BENCH_TIMEOUT:-1800} s and was stopped"
-fi
-exit "$status"
+bench_kafka_drive broker "${SAMSA_BENCH_TIMEOUT:-1800}" \
+    env SAMSA_BENCH_BROKER_DIR="$dir" KAFKA_SH="$kafka_sh" KAFKA_LIBS="$libs" \
+    SAMSA_BENCH_NO_KAFKA="$no_kafka" SAMSA_BIN="$B/bin/samsa" \
+    KAFKA_MAX_SECONDS="${SAMSA_BENCH_TIMEOUT:-1800}" "$B/tests/bench/bench_broker"
