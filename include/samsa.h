@@ -254,7 +254,8 @@ SAMSA_API samsa_err_t samsa_conf_set_file(samsa_conf_t *conf, const char *path, 
  * Durability: with log.flush.on.ack=true (the default) a Produce with
  * acks=all is answered once its records are fdatasync'd (syncs are shared
  * by concurrent producers); acks=1 is answered once the records are in the
- * log (page cache). With log.flush.on.ack=false acks=all behaves as acks=1,
+ * log (page cache), and they are synced within a second. With
+ * log.flush.on.ack=false acks=all behaves as acks=1,
  * as in Kafka, and data reaches the disk by log.flush.interval.* or the OS.
  */
 typedef struct samsa_broker samsa_broker_t;

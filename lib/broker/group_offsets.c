@@ -99,6 +99,7 @@ static void commit_answer(group_coordinator_t *gc, broker_request_t *req,
     *gc->commit_waits_tail = w;
     gc->commit_waits_tail = &w->next;
     broker_request_park(req, commit_wait_cancel, gc);
+    partition_log_sync_soon(gc->env.offsets_log);
     if (!gc->commit_poll_timer)
         gc->commit_poll_timer = loop_timer_add(gc->env.loop, COMMIT_POLL_MS, commit_poll_tick, gc);
 }

@@ -4,7 +4,8 @@
  * under the log's flush policy), and the Produce v0-2 refusal.
  *
  * acks=-1 with log.flush.on.ack: the request is parked with one waiter
- * per partition it wrote, in that partition's list. The log's on_durable
+ * per partition it wrote, in that partition's list, and each partition's
+ * flusher is asked to sync (appends alone do not ask). The log's on_durable
  * callback (the flusher thread) posts to the loop, which releases waiters
  * whose data is now below the durable offset; when none is left the
  * response goes out. A timer answers REQUEST_TIMED_OUT for partitions still
@@ -327,6 +328,7 @@ void handle_produce(struct broker *b, broker_request_t *req)
             w->prev_next = &bp->durable_waiters;
             bp->durable_waiters = w;
             pw->pending++;
+            partition_log_sync_soon(bp->log);
         }
     }
     if (r->acks == 0) {

@@ -315,7 +315,7 @@ struct log_flusher {
     size_t count, cap;
     partition_log_t *current;  /* being flushed outside the lock */
     int64_t retention_check_ms;
-    int wake;                  /* atomic: an on-ack append is waiting */
+    int wake;                  /* atomic: someone waits for a durable offset */
     bool stop;
 };
 
@@ -434,6 +434,15 @@ void log_flusher_remove(log_flusher_t *fl, partition_log_t *pl)
     while (fl->current == pl)
         pthread_cond_wait(&fl->cond, &fl->lock);
     pthread_mutex_unlock(&fl->lock);
+}
+
+void partition_log_sync_soon(partition_log_t *pl)
+{
+    pthread_mutex_lock(&pl->lock);
+    log_flusher_t *fl = pl->flusher;
+    pthread_mutex_unlock(&pl->lock);
+    if (fl)
+        log_flusher_wake(fl);
 }
 
 void log_flusher_wake(log_flusher_t *fl)

@@ -35,11 +35,16 @@
  *       rule; default: never);
  *     - every log.flush.interval.ms, from the flusher thread (default: never);
  *     - on acknowledgment when log.flush.on.ack is true (the default): append
- *       returns at once and the flusher thread (or a caller of
- *       partition_log_wait_durable()) fdatasyncs; appends that arrive while a
- *       sync runs share the next one (group commit). The caller acknowledges
- *       a write only once partition_log_durable_offset() has passed its last
- *       offset, or the on_durable callback said so.
+ *       returns at once; a caller that must acknowledge durably asks the
+ *       flusher thread with partition_log_sync_soon() (or syncs itself with
+ *       partition_log_wait_durable()); requests that arrive while a sync
+ *       runs share the next one (group commit). The caller acknowledges a
+ *       write only once partition_log_durable_offset() has passed its last
+ *       offset, or the on_durable callback said so. Data nobody waits for
+ *       (acks 0 and 1) is synced at the flusher's next round, within a
+ *       second: syncing it at once cost a 2-core machine serving 10,000
+ *       one-message requests a second about 2,400 fdatasyncs a second and
+ *       doubled the clients' end-to-end latency.
  *   Why on-ack by default: Kafka never fsyncs and relies on replicas for
  *   acknowledged data; a single samsa node has no replicas, so without a
  *   sync an acknowledged write can vanish with a power cut. Group commit
@@ -201,6 +206,13 @@ samsa_err_t partition_log_append_durable(partition_log_t *pl, uint8_t *batches, 
  * Returns SAMSA_ERR__STORAGE if the partition failed. */
 samsa_err_t partition_log_wait_durable(partition_log_t *pl, int64_t end_offset);
 
+/* Without blocking: asks pl's flusher thread to sync now, for a caller
+ * that waits for a durable offset (an acks=all Produce, an OffsetCommit)
+ * and learns of it from on_durable or partition_log_durable_offset().
+ * Requests made while a sync runs share the next one. Does nothing when pl
+ * has no flusher. Any thread. */
+void partition_log_sync_soon(partition_log_t *pl);
+
 /* The first offset that is not yet known to be on disk. */
 int64_t partition_log_durable_offset(partition_log_t *pl);
 
@@ -322,7 +334,7 @@ samsa_err_t partition_log_append_records(partition_log_t *pl, const log_record_t
 /* ---- the flusher thread ------------------------------------------------ */
 
 /* Starts a thread that, for every partition added: syncs on request
- * (log.flush.on.ack appends wake it), on log.flush.interval.ms, and applies
+ * (partition_log_sync_soon), on log.flush.interval.ms, and applies
  * retention every retention_check_ms (log.retention.check.interval.ms;
  * <= 0 disables). Returns NULL and fills errbuf when the thread cannot
  * start. */

@@ -187,13 +187,13 @@ struct partition_log {
      * partitions thus costs no directory sync each. */
     bool marker_unsynced;
     bool failed;                 /* a sync failed: appends refused */
-    log_flusher_t *flusher;      /* woken by on-ack appends, or NULL */
+    log_flusher_t *flusher;      /* woken by partition_log_sync_soon(), or NULL */
 };
 
 /* Writes the checkpoint file (recovery point, log start) atomically.
  * Called with pl->lock held. Returns 0 or SAMSA_ERR__STORAGE. */
 samsa_err_t partition_write_checkpoint(partition_log_t *pl, int64_t recovery_point);
-/* Wakes the flusher thread that pl belongs to (on-ack appends). */
+/* Wakes the flusher thread that pl belongs to (partition_log_sync_soon). */
 void log_flusher_wake(log_flusher_t *fl);
 
 /* errno to samsa_err_t: ENOSPC/EDQUOT -> _NOSPC, others -> _STORAGE. */

@@ -527,15 +527,12 @@ samsa_err_t partition_log_append(partition_log_t *pl, uint8_t *batches, size_t l
         pthread_cond_signal(&pl->append_cond);
 out:;
     bool flush_now = !err && pl->unflushed_messages >= pl->cfg.flush_interval_messages;
-    log_flusher_t *wake = !err && pl->cfg.flush_on_ack ? pl->flusher : NULL;
     pthread_mutex_unlock(&pl->lock);
     if (err == SAMSA_ERR__NOSPC || err == SAMSA_ERR__STORAGE)
         slog_warn(LOG_MODULE, "%s: append of %zu bytes failed: %s", pl->name, len,
                   samsa_err_str(err));
     if (flush_now)
         err = partition_log_flush(pl);
-    if (wake)
-        log_flusher_wake(wake);
     return err;
 }
 

@@ -832,22 +832,59 @@ START_TEST(flush_interval_messages_syncs_inline)
 }
 END_TEST
 
-START_TEST(the_flusher_thread_makes_on_ack_appends_durable)
+/* An on-ack log with on_durable, and a flusher thread started with
+ * retention_check_ms (its rounds) that the log is not yet added to. */
+static partition_log_t *open_on_ack_log(int64_t retention_check_ms, log_flusher_t **fl)
 {
     log_config_t cfg = small_config();
     cfg.flush_on_ack = true;
     cfg.on_durable = on_durable;
     durable_seen = 0;
-    log_flusher_t *fl = log_flusher_start(10, errbuf, sizeof(errbuf));
-    ck_assert_ptr_nonnull(fl);
-    partition_log_t *pl = open_log(&cfg);
+    *fl = log_flusher_start(retention_check_ms, errbuf, sizeof(errbuf));
+    ck_assert_ptr_nonnull(*fl);
+    return open_log(&cfg);
+}
+
+static void wait_durable_seen(int64_t end)
+{
+    while (__atomic_load_n(&durable_seen, __ATOMIC_ACQUIRE) < end)
+        usleep(1000);
+    ck_assert_int_eq(__atomic_load_n(&durable_seen, __ATOMIC_ACQUIRE), end);
+}
+
+/* Appends nobody waits for: synced at the flusher's rounds (every 10 ms
+ * here, the retention check). */
+START_TEST(the_flusher_thread_makes_on_ack_appends_durable)
+{
+    log_flusher_t *fl;
+    partition_log_t *pl = open_on_ack_log(10, &fl);
     ck_assert_int_eq(log_flusher_add(fl, pl), 0);
     for (int i = 0; i < 50; i++)
         append_one(pl, 2, 100, 1, NULL);
-    while (__atomic_load_n(&durable_seen, __ATOMIC_ACQUIRE) < 100)
-        usleep(1000);
+    wait_durable_seen(100);
     ck_assert_int_eq(partition_log_durable_offset(pl), 100);
     log_flusher_remove(fl, pl);
+    log_flusher_stop(fl);
+    partition_log_close(pl, true);
+}
+END_TEST
+
+/* A waiter's request: the flusher (whose rounds are a second apart here)
+ * syncs what was appended before it, and on_durable reports it. */
+START_TEST(sync_soon_has_the_flusher_sync)
+{
+    log_flusher_t *fl;
+    partition_log_t *pl = open_on_ack_log(0, &fl);
+    partition_log_sync_soon(pl); /* before log_flusher_add: nothing to wake */
+    ck_assert_int_eq(log_flusher_add(fl, pl), 0);
+    for (int i = 0; i < 3; i++) {
+        append_one(pl, 2, 100, 1, NULL);
+        partition_log_sync_soon(pl);
+        wait_durable_seen(2 * (i + 1));
+        ck_assert_int_eq(partition_log_durable_offset(pl), 2 * (i + 1));
+    }
+    log_flusher_remove(fl, pl);
+    partition_log_sync_soon(pl); /* removed: nothing to wake */
     log_flusher_stop(fl);
     partition_log_close(pl, true);
 }
@@ -981,6 +1018,7 @@ static Suite *log_suite(void)
     tcase_add_test(tc, config_accepts_kafka_names_and_rejects_bad_values);
     tcase_add_test(tc, flush_interval_messages_syncs_inline);
     tcase_add_test(tc, the_flusher_thread_makes_on_ack_appends_durable);
+    tcase_add_test(tc, sync_soon_has_the_flusher_sync);
     tcase_add_test(tc, concurrent_durable_appends_get_distinct_offsets);
     suite_add_tcase(s, tc);
     return s;
