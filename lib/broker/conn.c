@@ -20,7 +20,11 @@
  * pieces go out with sendmsg (those of several answered requests at once),
  * the records with sendfile from the segment file: record bytes are never
  * copied in user space, and never mapped into the broker either, so they
- * do not count as its memory however much is fetched. Partial writes
+ * do not count as its memory however much is fetched. While pieces of a
+ * file go out, the socket is corked: a small fetch answer (header,
+ * records, the few bytes after them) then leaves as one segment, not
+ * three, so that the client reads it whole after one wake-up instead of
+ * waking for each piece. Partial writes
  * resume where they stopped when the socket is writable again; the
  * request, and the log reads its records come from, are released once the
  * last byte is out.
@@ -56,6 +60,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -249,7 +255,7 @@ static void conn_advance(conn_t *c, size_t n)
  * queue, several per sendmsg, until the socket is full or an unanswered
  * request is at the head. Returns whether it stopped on a full socket or
  * a closed connection. */
-static bool conn_flush_plain(conn_t *c)
+static bool conn_flush_plain_pieces(conn_t *c)
 {
     while (!c->closing) {
         while (conn_pop_written(c))
@@ -313,6 +319,28 @@ static bool conn_flush_plain(conn_t *c)
         conn_advance(c, (size_t)w);
     }
     return true;
+}
+
+/* Whether an answered response at the head has records from a file (and
+ * so more than one piece to write). */
+static bool conn_head_has_file(const conn_t *c)
+{
+    for (const conn_req_t *cr = c->head; cr && cr->done; cr = cr->next)
+        if (cr->splices.count)
+            return true;
+    return false;
+}
+
+static bool conn_flush_plain(conn_t *c)
+{
+    int on = 1, off = 0;
+    bool cork = conn_head_has_file(c);
+    if (cork)
+        setsockopt(c->fd, IPPROTO_TCP, TCP_CORK, &on, sizeof(on));
+    bool full = conn_flush_plain_pieces(c);
+    if (cork)
+        setsockopt(c->fd, IPPROTO_TCP, TCP_CORK, &off, sizeof(off));
+    return full;
 }
 
 /* One TLS write of len bytes at p. Returns whether it took some (*n);
