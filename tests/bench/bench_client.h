@@ -9,7 +9,8 @@
  * With $SAMSA_BENCH_BOOTSTRAP set, the benchmarks use the broker there
  * (tests/bench/clients-on-kafka.sh points it at Apache Kafka) instead of
  * starting samsa's; $SAMSA_BENCH_BROKER_NAME (default "external") then
- * prefixes every figure's name.
+ * prefixes every figure's name, and $SAMSA_BENCH_BROKER_PID, when set, is
+ * the process whose CPU is the broker's (see bench_broker_cpu).
  *
  * A header of static functions: each benchmark is one source file.
  */
@@ -180,6 +181,7 @@ static inline bool rdk_assign(rdk_handle_t *h, const char *topic, int partitions
 
 typedef struct bench_broker {
     pid_t pid;              /* 0: a broker this benchmark did not start */
+    pid_t cpu_pid;          /* the broker's process, 0 when unknown */
     int stop_fd;            /* closing it stops the child */
     char bootstrap[128];
     char dir[64];
@@ -232,6 +234,8 @@ static inline bool bench_broker_start(bench_broker_t *bb)
         const char *name = getenv("SAMSA_BENCH_BROKER_NAME");
         snprintf(bb->bootstrap, sizeof(bb->bootstrap), "%s", external);
         snprintf(bb->prefix, sizeof(bb->prefix), "%s_", name && *name ? name : "external");
+        const char *pid = getenv("SAMSA_BENCH_BROKER_PID");
+        bb->cpu_pid = pid ? (pid_t)atol(pid) : 0;
         return true;
     }
     snprintf(bb->dir, sizeof(bb->dir), "/tmp/samsa-bench-client-XXXXXX");
@@ -249,6 +253,7 @@ static inline bool bench_broker_start(bench_broker_t *bb)
     close(rep[1]);
     close(stop[0]);
     bb->stop_fd = stop[1];
+    bb->cpu_pid = bb->pid;
     ssize_t n = read(rep[0], bb->bootstrap, sizeof(bb->bootstrap) - 1);
     close(rep[0]);
     if (n <= 0) {
@@ -318,6 +323,29 @@ static inline double bench_rusage_cpu(void)
     getrusage(RUSAGE_SELF, &ru);
     return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* CPU seconds (user + system, every thread) the broker's process used so
+ * far, from /proc/PID/stat; 0 when its process is unknown or gone. */
+static inline double bench_broker_cpu(const bench_broker_t *bb)
+{
+    if (!bb->cpu_pid)
+        return 0;
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)bb->cpu_pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    /* the fields after the command, which may hold spaces, in brackets */
+    const char *p = strrchr(buf, ')');
+    unsigned long utime = 0, stime = 0;
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
+                     &stime) != 2)
+        return 0;
+    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
 }
 
 /* A positive integer from the environment, or def. */

@@ -21,7 +21,10 @@
  *     partition (manual assignment): messages per second and CPU seconds
  *     per million messages.
  * CPU is getrusage() of this process (user + system, every thread of the
- * client under test); the broker's CPU is its child's and not counted.
+ * client under test); the broker's CPU is its child's and not counted
+ * there. The broker's own CPU per million messages, read from /proc for
+ * its process (the child, or $SAMSA_BENCH_BROKER_PID), is reported for
+ * each client's runs beside: what the client's requests cost the broker.
  * $SAMSA_BENCH_CONSUMER_MESSAGES sets N (default 5000000, about a minute; the issue's
  * figure is 10000000). Without librdkafka.so.1 it says so and exits 0.
  */
@@ -43,8 +46,14 @@ static const char *const consumer_kv[][2] = {
 
 typedef struct figures {
     double msgs_per_s;
-    double cpu_ms_per_m; /* CPU milliseconds per million messages */
+    double cpu_ms_per_m;        /* the client's CPU milliseconds per million messages */
+    double broker_cpu_ms_per_m; /* the broker's, 0 when its process is unknown */
 } figures_t;
+
+/* Where a timed run started. */
+typedef struct mark {
+    double t, cpu, broker_cpu;
+} mark_t;
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -55,21 +64,29 @@ static int cmp_double(const void *a, const void *b)
 /* The median rate and the median CPU of n runs (each on its own). */
 static figures_t figures_median(const figures_t *runs, int n)
 {
-    double rate[PRODUCER_ROUNDS], cpu[PRODUCER_ROUNDS];
+    double rate[PRODUCER_ROUNDS], cpu[PRODUCER_ROUNDS], broker_cpu[PRODUCER_ROUNDS];
     for (int i = 0; i < n; i++) {
         rate[i] = runs[i].msgs_per_s;
         cpu[i] = runs[i].cpu_ms_per_m;
+        broker_cpu[i] = runs[i].broker_cpu_ms_per_m;
     }
     qsort(rate, (size_t)n, sizeof(double), cmp_double);
     qsort(cpu, (size_t)n, sizeof(double), cmp_double);
-    return (figures_t){rate[n / 2], cpu[n / 2]};
+    qsort(broker_cpu, (size_t)n, sizeof(double), cmp_double);
+    return (figures_t){rate[n / 2], cpu[n / 2], broker_cpu[n / 2]};
 }
 
-static void figures_set(figures_t *f, long n, double t0, double cpu0)
+static mark_t mark_now(const bench_broker_t *bb)
 {
-    double secs = bench_now() - t0;
+    return (mark_t){bench_now(), bench_rusage_cpu(), bench_broker_cpu(bb)};
+}
+
+static void figures_set(figures_t *f, const bench_broker_t *bb, long n, mark_t m)
+{
+    double secs = bench_now() - m.t;
     f->msgs_per_s = secs > 0 ? (double)n / secs : 0;
-    f->cpu_ms_per_m = (bench_rusage_cpu() - cpu0) * 1e3 * 1e6 / (double)n;
+    f->cpu_ms_per_m = (bench_rusage_cpu() - m.cpu) * 1e3 * 1e6 / (double)n;
+    f->broker_cpu_ms_per_m = (bench_broker_cpu(bb) - m.broker_cpu) * 1e3 * 1e6 / (double)n;
 }
 
 /* ---- samsa -------------------------------------------------------------- */
@@ -80,10 +97,10 @@ static void samsa_dr(samsa_producer_t *p, const samsa_delivery_report_t *r, void
         (*(long *)opaque)++;
 }
 
-static bool samsa_produce(const char *bootstrap, const char *topic, long n, figures_t *f)
+static bool samsa_produce(const bench_broker_t *bb, const char *topic, long n, figures_t *f)
 {
     const char *k[PRODUCER_KV + 1], *v[PRODUCER_KV + 1];
-    bench_kv(producer_kv, PRODUCER_KV, bootstrap, k, v);
+    bench_kv(producer_kv, PRODUCER_KV, bb->bootstrap, k, v);
     long failed = 0;
     samsa_producer_callbacks_t cb = {samsa_dr, NULL, &failed};
     char err[256];
@@ -94,7 +111,7 @@ static bool samsa_produce(const char *bootstrap, const char *topic, long n, figu
     }
     char value[VALUE_BYTES];
     memset(value, 'v', sizeof(value));
-    double t0 = bench_now(), cpu0 = bench_rusage_cpu();
+    mark_t m0 = mark_now(bb);
     for (long i = 0; i < n; i++) {
         while (samsa_producer_send(p, topic, -1, NULL, 0, value, VALUE_BYTES, NULL, 0, 0, 0,
                                    NULL) == SAMSA_ERR__QUEUE_FULL)
@@ -103,20 +120,20 @@ static bool samsa_produce(const char *bootstrap, const char *topic, long n, figu
             samsa_producer_poll(p, 0);
     }
     samsa_err_t e = samsa_producer_flush(p, 120000);
-    figures_set(f, n, t0, cpu0);
+    figures_set(f, bb, n, m0);
     samsa_producer_free(p);
     if (e || failed)
         fprintf(stderr, "%% samsa: %ld failed deliveries, flush %s\n", failed, samsa_err_name(e));
     return !e && !failed;
 }
 
-static bool samsa_consume(const char *bootstrap, const char *topic, int partitions, long n,
+static bool samsa_consume(const bench_broker_t *bb, const char *topic, int partitions, long n,
                           figures_t *f)
 {
     const char *k[CONSUMER_KV + 1], *v[CONSUMER_KV + 1];
-    bench_kv(consumer_kv, CONSUMER_KV, bootstrap, k, v);
+    bench_kv(consumer_kv, CONSUMER_KV, bb->bootstrap, k, v);
     char err[256];
-    double t0 = bench_now(), cpu0 = bench_rusage_cpu();
+    mark_t m0 = mark_now(bb);
     samsa_consumer_t *c = samsa_consumer_new_kv(k, v, CONSUMER_KV + 1, NULL, err, sizeof(err));
     if (!c) {
         fprintf(stderr, "%% samsa: %s\n", err);
@@ -139,7 +156,7 @@ static bool samsa_consume(const char *bootstrap, const char *topic, int partitio
         }
         samsa_message_free(m);
     }
-    figures_set(f, n, t0, cpu0);
+    figures_set(f, bb, n, m0);
     bench_keep((uint64_t)bytes);
     samsa_consumer_free(c);
     if (got < n)
@@ -155,16 +172,16 @@ static void rdk_dr(rdk_handle_t *h, const rdk_message_t *m, void *opaque)
         (*(long *)opaque)++;
 }
 
-static bool rdk_produce(const char *bootstrap, const char *topic, long n, figures_t *f)
+static bool rdk_produce(const bench_broker_t *bb, const char *topic, long n, figures_t *f)
 {
     long failed = 0;
-    rdk_handle_t *h = rdk_new(RDK_PRODUCER, bootstrap, producer_kv, PRODUCER_KV, rdk_dr, &failed);
+    rdk_handle_t *h = rdk_new(RDK_PRODUCER, bb->bootstrap, producer_kv, PRODUCER_KV, rdk_dr, &failed);
     if (!h)
         return false;
     rdk_topic_t *t = rdk.topic_new(h, topic, NULL);
     char value[VALUE_BYTES];
     memset(value, 'v', sizeof(value));
-    double t0 = bench_now(), cpu0 = bench_rusage_cpu();
+    mark_t m0 = mark_now(bb);
     for (long i = 0; i < n; i++) {
         while (rdk.produce(t, RDK_PARTITION_UA, RDK_MSG_F_COPY, value, VALUE_BYTES, NULL, 0,
                            NULL) != 0 &&
@@ -174,7 +191,7 @@ static bool rdk_produce(const char *bootstrap, const char *topic, long n, figure
             rdk.poll(h, 0);
     }
     int e = rdk.flush(h, 120000);
-    figures_set(f, n, t0, cpu0);
+    figures_set(f, bb, n, m0);
     rdk.topic_destroy(t);
     rdk.destroy(h);
     if (e || failed)
@@ -182,11 +199,11 @@ static bool rdk_produce(const char *bootstrap, const char *topic, long n, figure
     return !e && !failed;
 }
 
-static bool rdk_consume(const char *bootstrap, const char *topic, int partitions, long n,
+static bool rdk_consume(const bench_broker_t *bb, const char *topic, int partitions, long n,
                         figures_t *f)
 {
-    double t0 = bench_now(), cpu0 = bench_rusage_cpu();
-    rdk_handle_t *h = rdk_new(RDK_CONSUMER, bootstrap, consumer_kv, CONSUMER_KV, NULL, NULL);
+    mark_t m0 = mark_now(bb);
+    rdk_handle_t *h = rdk_new(RDK_CONSUMER, bb->bootstrap, consumer_kv, CONSUMER_KV, NULL, NULL);
     if (!h || !rdk_assign(h, topic, partitions, RDK_OFFSET_BEGINNING))
         return false;
     long got = 0, bytes = 0;
@@ -201,7 +218,7 @@ static bool rdk_consume(const char *bootstrap, const char *topic, int partitions
         }
         rdk.message_destroy(m);
     }
-    figures_set(f, n, t0, cpu0);
+    figures_set(f, bb, n, m0);
     bench_keep((uint64_t)bytes);
     rdk.consumer_close(h);
     rdk.destroy(h);
@@ -242,16 +259,16 @@ int main(void)
          * first 3 million as for the next runs. On a broker this benchmark
          * did not start, each client first writes a fifth of N untimed. */
         figures_t warm;
-        if (!bb.pid && !(samsa_produce(bb.bootstrap, ts, n / 5, &warm) &&
-                         rdk_produce(bb.bootstrap, tr, n / 5, &warm))) {
+        if (!bb.pid && !(samsa_produce(&bb, ts, n / 5, &warm) &&
+                         rdk_produce(&bb, tr, n / 5, &warm))) {
             status = 1;
             break;
         }
         for (int r = 0; r < PRODUCER_ROUNDS && !status; r++) {
-            bool ok = r % 2 == 0 ? samsa_produce(bb.bootstrap, ts, n, &sps[r]) &&
-                                       rdk_produce(bb.bootstrap, tr, n, &rps[r])
-                                 : rdk_produce(bb.bootstrap, tr, n, &rps[r]) &&
-                                       samsa_produce(bb.bootstrap, ts, n, &sps[r]);
+            bool ok = r % 2 == 0 ? samsa_produce(&bb, ts, n, &sps[r]) &&
+                                       rdk_produce(&bb, tr, n, &rps[r])
+                                 : rdk_produce(&bb, tr, n, &rps[r]) &&
+                                       samsa_produce(&bb, ts, n, &sps[r]);
             status = ok ? 0 : 1;
             if (ok)
                 fprintf(stderr, "%% producer, %d partition%s, round %d: samsa %.0f msg/s, librdkafka %.0f msg/s\n",
@@ -261,9 +278,9 @@ int main(void)
             break;
         figures_t sp = figures_median(sps, PRODUCER_ROUNDS);
         figures_t rp = figures_median(rps, PRODUCER_ROUNDS);
-        if (!rdk_produce(bb.bootstrap, td, n, &fill) ||
-            !samsa_consume(bb.bootstrap, td, parts, n, &sc) ||
-            !rdk_consume(bb.bootstrap, td, parts, n, &rc)) {
+        if (!rdk_produce(&bb, td, n, &fill) ||
+            !samsa_consume(&bb, td, parts, n, &sc) ||
+            !rdk_consume(&bb, td, parts, n, &rc)) {
             status = 1;
             break;
         }
@@ -275,6 +292,16 @@ int main(void)
         bench_report(name, sp.msgs_per_s, "librdkafka", rp.msgs_per_s, "msg/s", 0);
         snprintf(name, sizeof(name), "%sproducer_acks1_p%d_cpu_ms_per_million", bb.prefix, parts);
         bench_report(name, sp.cpu_ms_per_m, "librdkafka", rp.cpu_ms_per_m, "ms", 0);
+        if (bb.cpu_pid) {
+            snprintf(name, sizeof(name), "%sconsumer_p%d_broker_cpu_ms_per_million", bb.prefix,
+                     parts);
+            bench_report(name, sc.broker_cpu_ms_per_m, "librdkafka", rc.broker_cpu_ms_per_m, "ms",
+                         0);
+            snprintf(name, sizeof(name), "%sproducer_acks1_p%d_broker_cpu_ms_per_million",
+                     bb.prefix, parts);
+            bench_report(name, sp.broker_cpu_ms_per_m, "librdkafka", rp.broker_cpu_ms_per_m,
+                         "ms", 0);
+        }
     }
     bench_broker_stop(&bb);
     return status;
