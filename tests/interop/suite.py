@@ -184,7 +184,10 @@ class Members:
                 kill(p)
 
     def lines(self, name):
-        return check.parse(open(self.out(name)).read())
+        # A running member may be in the middle of appending a line: a read
+        # can see the first part of it. Only whole lines count.
+        text = open(self.out(name)).read()
+        return check.parse(text[:text.rfind("\n") + 1])
 
     def msgs(self):
         return [m for name in self.procs for m in self.lines(name) if "event" not in m]
