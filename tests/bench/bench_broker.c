@@ -297,25 +297,6 @@ static int rss_kb(pid_t pid, long *rss, long *anon)
     return *rss >= 0 ? 0 : -1;
 }
 
-/* User + system CPU seconds pid has used, or -1. */
-static double proc_cpu_s(pid_t pid)
-{
-    char path[64], buf[1024];
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    const char *p = strrchr(buf, ')');
-    unsigned long utime, stime;
-    /* after the command name: state and fields 4..13, then utime, stime */
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2)
-        return -1;
-    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
-}
-
 static void *sampler_main(void *arg)
 {
     for (;;) {
@@ -342,7 +323,7 @@ static void watch(pid_t pid)
     pthread_mutex_lock(&sampler.mu);
     sampler.pid = pid;
     sampler.rss_kb = sampler.anon_kb = 0;
-    sampler.cpu0_s = proc_cpu_s(pid);
+    sampler.cpu0_s = bench_proc_cpu(pid);
     sampler.client_cpu0_s = bench_cpu();
     pthread_mutex_unlock(&sampler.mu);
 }
@@ -358,7 +339,7 @@ static void unwatch(phase_t *ph)
         if (anon > sampler.anon_kb)
             sampler.anon_kb = anon;
     }
-    double cpu = proc_cpu_s(sampler.pid);
+    double cpu = bench_proc_cpu(sampler.pid);
     ph->rss_kb = (double)sampler.rss_kb;
     ph->anon_kb = (double)sampler.anon_kb;
     ph->broker_cpu_s = cpu >= 0 && sampler.cpu0_s >= 0 ? cpu - sampler.cpu0_s : 0;

@@ -326,26 +326,11 @@ static inline double bench_rusage_cpu(void)
 }
 
 /* CPU seconds (user + system, every thread) the broker's process used so
- * far, from /proc/PID/stat; 0 when its process is unknown or gone. */
+ * far; 0 when its process is unknown or gone. */
 static inline double bench_broker_cpu(const bench_broker_t *bb)
 {
-    if (!bb->cpu_pid)
-        return 0;
-    char path[64], buf[1024];
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)bb->cpu_pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    /* the fields after the command, which may hold spaces, in brackets */
-    const char *p = strrchr(buf, ')');
-    unsigned long utime = 0, stime = 0;
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
-                     &stime) != 2)
-        return 0;
-    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+    double s = bb->cpu_pid ? bench_proc_cpu(bb->cpu_pid) : 0;
+    return s > 0 ? s : 0;
 }
 
 /* A positive integer from the environment, or def. */
