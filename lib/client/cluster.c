@@ -145,6 +145,8 @@ void cluster_free(cluster_t *cl)
         conn_free(cl->bootstrap[i]);
     for (int i = 0; i < cl->broker_count; i++) {
         conn_free(cl->brokers[i].conn);
+        for (int l = 0; l < CLUSTER_MAX_LANES - 1; l++)
+            conn_free(cl->brokers[i].lanes[l]);
         free(cl->brokers[i].host);
     }
     for (int i = 0; i < cl->topic_count; i++) {
@@ -199,6 +201,24 @@ conn_t *cluster_broker_conn(cluster_t *cl, int32_t node_id)
             conn_set_tls(b->conn, cl->tls);
     }
     return b->conn;
+}
+
+conn_t *cluster_broker_lane(cluster_t *cl, int32_t node_id, int lane)
+{
+    if (lane <= 0 || lane >= CLUSTER_MAX_LANES)
+        return lane == 0 ? cluster_broker_conn(cl, node_id) : NULL;
+    cluster_broker_t *b = find_broker(cl, node_id);
+    if (!b)
+        return NULL;
+    conn_t **slot = &b->lanes[lane - 1];
+    if (!*slot) {
+        *slot = conn_new(cl->loop, cl->cfg, node_id, b->host, b->port, on_conn_event, cl);
+        if (*slot) {
+            conn_set_tls(*slot, cl->tls);
+            conn_set_lane(*slot, lane);
+        }
+    }
+    return *slot;
 }
 
 conn_t *cluster_any_conn(cluster_t *cl)
@@ -259,7 +279,7 @@ static samsa_err_t apply_brokers(cluster_t *cl, const metadata_response_t *m)
         char *host = strndup(b->host.ptr, (size_t)b->host.len);
         if (!host)
             return SAMSA_ERR__NOMEM;
-        cl->brokers[cl->broker_count++] = (cluster_broker_t){b->node_id, host, b->port, NULL};
+        cl->brokers[cl->broker_count++] = (cluster_broker_t){b->node_id, host, b->port, NULL, {0}};
     }
     return SAMSA_ERR_NONE;
 }
@@ -349,8 +369,12 @@ void cluster_tick(cluster_t *cl, int64_t now_ms)
 {
     for (int i = 0; i < cl->bootstrap_count; i++)
         conn_tick(cl->bootstrap[i], now_ms);
-    for (int i = 0; i < cl->broker_count; i++)
+    for (int i = 0; i < cl->broker_count; i++) {
         if (cl->brokers[i].conn)
             conn_tick(cl->brokers[i].conn, now_ms);
+        for (int l = 0; l < CLUSTER_MAX_LANES - 1; l++)
+            if (cl->brokers[i].lanes[l])
+                conn_tick(cl->brokers[i].lanes[l], now_ms);
+    }
     maybe_refresh(cl, now_ms);
 }

@@ -34,11 +34,15 @@ typedef struct cluster_topic {
     void *owner_data;        /* the owner's per-topic state */
 } cluster_topic_t;
 
+/* Connections a handle may open to one broker (see cluster_broker_lane). */
+#define CLUSTER_MAX_LANES CLIENT_MAX_CONNECTIONS_PER_BROKER
+
 typedef struct cluster_broker {
     int32_t node_id;
     char *host;
     int port;
-    conn_t *conn; /* created on first use */
+    conn_t *conn;                         /* created on first use */
+    conn_t *lanes[CLUSTER_MAX_LANES - 1]; /* lanes 1.., created on first use */
 } cluster_broker_t;
 
 /* Metadata was applied (err 0) or a refresh failed (err says why). */
@@ -91,6 +95,14 @@ void cluster_tick(cluster_t *cl, int64_t now_ms);
 /* The connection to node_id, created when needed; NULL for a broker that
  * metadata did not name or when memory runs out. */
 conn_t *cluster_broker_conn(cluster_t *cl, int32_t node_id);
+
+/* Connection number lane (0 to CLUSTER_MAX_LANES - 1) to node_id: lane 0
+ * is cluster_broker_conn's, the others further connections to the same
+ * broker, created when first asked for. A broker answers the requests of
+ * one connection one after the other, so a producer spreads partitions
+ * over lanes to have a broker work on several at once. NULL as for
+ * cluster_broker_conn, or for a lane out of range. */
+conn_t *cluster_broker_lane(cluster_t *cl, int32_t node_id, int lane);
 
 /* A connection that is up (a broker's first, then a bootstrap server's),
  * or NULL; connecting one when none is, so ask again later. */

@@ -60,6 +60,8 @@ static const prop_t props[] = {
     {"topic.metadata.refresh.interval.ms", PROP_INT32, F(metadata_max_age_ms), 1, I32MAX, false},
     {"max.in.flight.requests.per.connection", PROP_INT32, F(max_in_flight), 1, 1000000, false},
     {"max.in.flight", PROP_INT32, F(max_in_flight), 1, 1000000, false},
+    {"connections.per.broker", PROP_INT32, F(connections_per_broker), 1,
+     CLIENT_MAX_CONNECTIONS_PER_BROKER, false},
     {"receive.message.max.bytes", PROP_INT32, F(max_response_bytes), 1000, I32MAX, false},
     {"acks", PROP_ACKS, F(acks), 0, 0, false},
     {"request.required.acks", PROP_ACKS, F(acks), 0, 0, false},
@@ -148,6 +150,7 @@ void client_config_init(client_config_t *cfg)
     cfg->receive_buffer_bytes = -1;
     cfg->metadata_max_age_ms = 300000;
     cfg->max_in_flight = 5;
+    cfg->connections_per_broker = 4;
     cfg->max_response_bytes = 100 * 1024 * 1024;
     cfg->acks = -1;
     cfg->linger_ms = 5;

@@ -22,6 +22,9 @@ enum client_queue_full {
     CLIENT_QUEUE_FULL_BLOCK = 1, /* wait up to max.block.ms, then SAMSA_ERR__QUEUE_FULL */
 };
 
+/* The most connections.per.broker may be. */
+#define CLIENT_MAX_CONNECTIONS_PER_BROKER 8
+
 typedef struct client_config {
     char bootstrap_servers[1024]; /* host:port[,host:port...] */
     char client_id[256];
@@ -33,6 +36,8 @@ typedef struct client_config {
     int32_t receive_buffer_bytes; /* receive.buffer.bytes: SO_RCVBUF, -1 the system's */
     int32_t metadata_max_age_ms;
     int32_t max_in_flight;        /* per connection */
+    int32_t connections_per_broker; /* producer: connections to each leader, at most
+                                       CLIENT_MAX_CONNECTIONS_PER_BROKER */
     int32_t max_response_bytes;   /* cap on one response frame */
     /* producer */
     int16_t acks;                 /* 0, 1 or -1 (all) */

@@ -237,6 +237,12 @@ static void disconnect(conn_t *c, samsa_err_t err, const char *reason)
         c->on_event(c->owner, c, false, err, reason);
 }
 
+void conn_set_lane(conn_t *c, int lane)
+{
+    snprintf(c->name, sizeof(c->name), "%s:%d (node %d, connection %d)", c->host, c->port,
+             (int)c->node_id, lane + 1);
+}
+
 void conn_free(conn_t *c)
 {
     if (!c)

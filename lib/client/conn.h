@@ -89,6 +89,10 @@ typedef struct conn_request {
 conn_t *conn_new(loop_t *loop, const client_config_t *cfg, int32_t node_id, const char *host,
                  int port, conn_event_fn *on_event, void *owner);
 
+/* Names the connection as further connection number lane (> 0) to its
+ * broker, in log lines and errors. */
+void conn_set_lane(conn_t *c, int lane);
+
 /* Makes the connection speak TLS with sessions of tls (borrowed; must
  * outlive the connection), from its next connect on. NULL: plaintext. */
 void conn_set_tls(conn_t *c, tls_ctx_t *tls);

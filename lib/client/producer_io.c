@@ -30,6 +30,7 @@
 typedef struct preq {
     samsa_producer_t *p;
     int32_t node_id;
+    int lane; /* which of the connections to node_id (cluster_broker_lane) */
     int count;
     int cap;
     pbatch_t **batches;
@@ -515,10 +516,11 @@ static void on_produce(void *opaque, conn_t *c, samsa_err_t err, int16_t version
     io_kick(io);
 }
 
-static preq_t *preq_for(samsa_producer_t *p, preq_t ***list, int *count, int32_t node_id)
+static preq_t *preq_for(samsa_producer_t *p, preq_t ***list, int *count, int32_t node_id,
+                        int lane)
 {
     for (int i = 0; i < *count; i++)
-        if ((*list)[i]->node_id == node_id)
+        if ((*list)[i]->node_id == node_id && (*list)[i]->lane == lane)
             return (*list)[i];
     preq_t **grown = realloc(*list, sizeof(*grown) * (size_t)(*count + 1));
     if (!grown)
@@ -529,6 +531,7 @@ static preq_t *preq_for(samsa_producer_t *p, preq_t ***list, int *count, int32_t
         return NULL;
     rq->p = p;
     rq->node_id = node_id;
+    rq->lane = lane;
     grown[(*count)++] = rq;
     return rq;
 }
@@ -547,8 +550,12 @@ static bool preq_add(preq_t *rq, pbatch_t *b)
     return true;
 }
 
-/* Builds batches that are ready and sends one request per leader that can
- * take one. Returns whether anything was sent. */
+/* Builds batches that are ready and sends one request per connection
+ * that can take one. A broker works on one request of a connection at a
+ * time, so with connections.per.broker above 1 a leader's partitions are
+ * spread over that many connections to it: each partition always goes
+ * over the same one, which keeps its batches in order. Returns whether
+ * anything was sent. */
 static bool send_round(samsa_producer_t *p, int64_t now, pmsg_queue_t *done)
 {
     producer_io_t *io = &p->io;
@@ -568,7 +575,8 @@ static bool send_round(samsa_producer_t *p, int64_t now, pmsg_queue_t *done)
                     cluster_want_refresh(&io->cluster);
                 continue;
             }
-            conn_t *c = cluster_broker_conn(&io->cluster, leader);
+            int lane = (int)((pi + ti) % p->cfg.connections_per_broker);
+            conn_t *c = cluster_broker_lane(&io->cluster, leader, lane);
             if (!c)
                 continue;
             if (conn_state(c) != CONN_UP) {
@@ -597,7 +605,7 @@ static bool send_round(samsa_producer_t *p, int64_t now, pmsg_queue_t *done)
             pbatch_t *b = ppart_next_sendable(pp, max_in_flight, now);
             if (!b)
                 continue;
-            preq_t *rq = preq_for(p, &reqs, &nreqs, leader);
+            preq_t *rq = preq_for(p, &reqs, &nreqs, leader, lane);
             size_t *grown = rq ? realloc(req_bytes, sizeof(*grown) * (size_t)nreqs) : NULL;
             if (!grown)
                 break;
@@ -621,7 +629,7 @@ static bool send_round(samsa_producer_t *p, int64_t now, pmsg_queue_t *done)
     bool sent = false;
     for (int i = 0; i < nreqs; i++) {
         preq_t *rq = reqs[i];
-        conn_t *c = cluster_broker_conn(&io->cluster, rq->node_id);
+        conn_t *c = cluster_broker_lane(&io->cluster, rq->node_id, rq->lane);
         if (!rq->count) {
             preq_free(rq);
             continue;

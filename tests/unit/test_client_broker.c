@@ -59,6 +59,8 @@ typedef struct fake {
     int32_t next_sequence[FAKE_PARTS];
     int64_t producer_id[FAKE_PARTS]; /* whose sequence next_sequence follows */
     int init_pid_requests;
+    int part_fd[FAKE_PARTS];         /* the connection a partition's batches came over */
+    bool part_moved[FAKE_PARTS];     /* they came over more than one */
     char *log[FAKE_PARTS][FAKE_LOG];  /* values written, in offset order */
     char *meta[FAKE_PARTS][FAKE_LOG]; /* "key ts name=value,..." of each */
 } fake_t;
@@ -250,6 +252,11 @@ static bool fake_produce(fake_t *f, int fd, const proto_request_header_t *h, rea
             pr->index = td->partition_data[i].index;
             pr->base_offset = -1;
             pr->error_code = fake_append(f, pr->index, td->partition_data[i].records, &pr->base_offset);
+            if (pr->index >= 0 && pr->index < FAKE_PARTS) {
+                int32_t q = pr->index;
+                f->part_moved[q] = f->part_moved[q] || (f->part_fd[q] && f->part_fd[q] != fd);
+                f->part_fd[q] = fd;
+            }
         }
     }
     bool drop = f->produce_requests == f->drop_at_produce;
@@ -1044,6 +1051,51 @@ START_TEST(blocking_queue_waits_for_room_instead_of_failing)
 }
 END_TEST
 
+/* With connections.per.broker 3, the leader's six partitions go over three
+ * connections to it, each partition over one of them only, in order. */
+START_TEST(partitions_are_spread_over_connections_per_broker)
+{
+    fake_t *f = fake_start();
+    f->partitions = 6;
+    fake_go(f);
+    reports_t rs = {0};
+    const char *k[] = {"connections.per.broker", "batch.size"};
+    const char *val[] = {"3", "200"};
+    samsa_producer_t *p = producer(f, &rs, k, val, 2);
+    int n = 600;
+    for (int i = 0; i < n; i++) {
+        char value[16];
+        snprintf(value, sizeof(value), "v%d", i / 6);
+        ck_assert_int_eq(samsa_producer_send(p, "t", i % 6, NULL, 0, value, strlen(value), NULL, 0,
+                                             0, 0, (void *)(intptr_t)i),
+                         0);
+    }
+    ck_assert_int_eq(samsa_producer_flush(p, 60000), 0);
+    ck_assert_int_eq(rs.count, n);
+    ck_assert_int_eq(rs.errors, 0);
+    pthread_mutex_lock(&f->lock);
+    int fds[6], distinct = 0;
+    for (int part = 0; part < 6; part++) {
+        ck_assert_int_eq(f->next_offset[part], n / 6);
+        for (int i = 0; i < n / 6; i++) {
+            char value[16];
+            snprintf(value, sizeof(value), "v%d", i);
+            ck_assert_str_eq(f->log[part][i], value);
+        }
+        ck_assert_msg(!f->part_moved[part], "partition %d came over two connections", part);
+        bool seen = false;
+        for (int j = 0; j < distinct; j++)
+            seen = seen || fds[j] == f->part_fd[part];
+        if (!seen)
+            fds[distinct++] = f->part_fd[part];
+    }
+    pthread_mutex_unlock(&f->lock);
+    ck_assert_int_eq(distinct, 3);
+    samsa_producer_free(p);
+    fake_stop(f);
+}
+END_TEST
+
 START_TEST(bad_configuration_fails_construction_with_a_message)
 {
     const char *k[] = {"bootstrap.servers", "acks"};
@@ -1054,6 +1106,10 @@ START_TEST(bad_configuration_fails_construction_with_a_message)
     const char *v2[] = {"localhost", "1"};
     ck_assert_ptr_null(samsa_producer_new_kv(k, v2, 2, NULL, err, sizeof(err)));
     ck_assert_str_eq(err, "bootstrap.servers: \"localhost\" is not host:port");
+    const char *k3[] = {"bootstrap.servers", "connections.per.broker"};
+    const char *v3[] = {"localhost:9092", "9"};
+    ck_assert_ptr_null(samsa_producer_new_kv(k3, v3, 2, NULL, err, sizeof(err)));
+    ck_assert_str_eq(err, "connections.per.broker: \"9\" is not an integer in 1..8");
 }
 END_TEST
 
@@ -1084,6 +1140,7 @@ int main(void)
     tcase_add_test(tc, undelivered_messages_time_out_with_topic_and_partition);
     tcase_add_test(tc, custom_partitioner_headers_timestamps_and_lent_payloads_arrive);
     tcase_add_test(tc, blocking_queue_waits_for_room_instead_of_failing);
+    tcase_add_test(tc, partitions_are_spread_over_connections_per_broker);
     tcase_add_test(tc, bad_configuration_fails_construction_with_a_message);
     suite_add_tcase(s, tc);
     return unit_run(s);
