@@ -144,9 +144,8 @@ void cluster_free(cluster_t *cl)
     for (int i = 0; i < cl->bootstrap_count; i++)
         conn_free(cl->bootstrap[i]);
     for (int i = 0; i < cl->broker_count; i++) {
-        conn_free(cl->brokers[i].conn);
-        for (int l = 0; l < CLUSTER_MAX_LANES - 1; l++)
-            conn_free(cl->brokers[i].lanes[l]);
+        for (int l = 0; l < CLUSTER_MAX_LANES; l++)
+            conn_free(cl->brokers[i].conns[l]);
         free(cl->brokers[i].host);
     }
     for (int i = 0; i < cl->topic_count; i++) {
@@ -190,42 +189,33 @@ static cluster_broker_t *find_broker(cluster_t *cl, int32_t node_id)
     return NULL;
 }
 
-conn_t *cluster_broker_conn(cluster_t *cl, int32_t node_id)
-{
-    cluster_broker_t *b = find_broker(cl, node_id);
-    if (!b)
-        return NULL;
-    if (!b->conn) {
-        b->conn = conn_new(cl->loop, cl->cfg, node_id, b->host, b->port, on_conn_event, cl);
-        if (b->conn)
-            conn_set_tls(b->conn, cl->tls);
-    }
-    return b->conn;
-}
-
 conn_t *cluster_broker_lane(cluster_t *cl, int32_t node_id, int lane)
 {
-    if (lane <= 0 || lane >= CLUSTER_MAX_LANES)
-        return lane == 0 ? cluster_broker_conn(cl, node_id) : NULL;
     cluster_broker_t *b = find_broker(cl, node_id);
-    if (!b)
+    if (!b || lane < 0 || lane >= CLUSTER_MAX_LANES)
         return NULL;
-    conn_t **slot = &b->lanes[lane - 1];
+    conn_t **slot = &b->conns[lane];
     if (!*slot) {
         *slot = conn_new(cl->loop, cl->cfg, node_id, b->host, b->port, on_conn_event, cl);
         if (*slot) {
             conn_set_tls(*slot, cl->tls);
-            conn_set_lane(*slot, lane);
+            if (lane > 0)
+                conn_set_lane(*slot, lane);
         }
     }
     return *slot;
 }
 
+conn_t *cluster_broker_conn(cluster_t *cl, int32_t node_id)
+{
+    return cluster_broker_lane(cl, node_id, 0);
+}
+
 conn_t *cluster_any_conn(cluster_t *cl)
 {
     for (int i = 0; i < cl->broker_count; i++)
-        if (cl->brokers[i].conn && conn_state(cl->brokers[i].conn) == CONN_UP)
-            return cl->brokers[i].conn;
+        if (cl->brokers[i].conns[0] && conn_state(cl->brokers[i].conns[0]) == CONN_UP)
+            return cl->brokers[i].conns[0];
     for (int i = 0; i < cl->bootstrap_count; i++)
         if (conn_state(cl->bootstrap[i]) == CONN_UP)
             return cl->bootstrap[i];
@@ -279,7 +269,7 @@ static samsa_err_t apply_brokers(cluster_t *cl, const metadata_response_t *m)
         char *host = strndup(b->host.ptr, (size_t)b->host.len);
         if (!host)
             return SAMSA_ERR__NOMEM;
-        cl->brokers[cl->broker_count++] = (cluster_broker_t){b->node_id, host, b->port, NULL, {0}};
+        cl->brokers[cl->broker_count++] = (cluster_broker_t){b->node_id, host, b->port, {0}};
     }
     return SAMSA_ERR_NONE;
 }
@@ -369,12 +359,9 @@ void cluster_tick(cluster_t *cl, int64_t now_ms)
 {
     for (int i = 0; i < cl->bootstrap_count; i++)
         conn_tick(cl->bootstrap[i], now_ms);
-    for (int i = 0; i < cl->broker_count; i++) {
-        if (cl->brokers[i].conn)
-            conn_tick(cl->brokers[i].conn, now_ms);
-        for (int l = 0; l < CLUSTER_MAX_LANES - 1; l++)
-            if (cl->brokers[i].lanes[l])
-                conn_tick(cl->brokers[i].lanes[l], now_ms);
-    }
+    for (int i = 0; i < cl->broker_count; i++)
+        for (int l = 0; l < CLUSTER_MAX_LANES; l++)
+            if (cl->brokers[i].conns[l])
+                conn_tick(cl->brokers[i].conns[l], now_ms);
     maybe_refresh(cl, now_ms);
 }

@@ -41,8 +41,7 @@ typedef struct cluster_broker {
     int32_t node_id;
     char *host;
     int port;
-    conn_t *conn;                         /* created on first use */
-    conn_t *lanes[CLUSTER_MAX_LANES - 1]; /* lanes 1.., created on first use */
+    conn_t *conns[CLUSTER_MAX_LANES]; /* by lane (cluster_broker_lane), created on first use */
 } cluster_broker_t;
 
 /* Metadata was applied (err 0) or a refresh failed (err says why). */
@@ -98,7 +97,7 @@ conn_t *cluster_broker_conn(cluster_t *cl, int32_t node_id);
 
 /* Connection number lane (0 to CLUSTER_MAX_LANES - 1) to node_id: lane 0
  * is cluster_broker_conn's, the others further connections to the same
- * broker, created when first asked for. A broker answers the requests of
+ * broker, each created when first asked for. A broker answers the requests of
  * one connection one after the other, so a producer spreads partitions
  * over lanes to have a broker work on several at once. NULL as for
  * cluster_broker_conn, or for a lane out of range. */

@@ -9,6 +9,7 @@
 #ifndef SAMSA_BENCH_H
 #define SAMSA_BENCH_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -31,18 +32,27 @@ static inline double bench_cpu(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Reads up to size - 1 bytes of the file at path into buf and ends them
+ * with a NUL; false when it cannot be opened. */
+static inline bool bench_read_text(const char *path, char *buf, size_t size)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    size_t n = fread(buf, 1, size - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    return true;
+}
+
 /* User + system CPU seconds another process (every thread) has used so
  * far, from /proc/PID/stat, or -1 when it cannot be read. */
 static inline double bench_proc_cpu(pid_t pid)
 {
     char path[64], buf[1024];
     snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
+    if (!bench_read_text(path, buf, sizeof(buf)))
         return -1;
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = 0;
     const char *p = strrchr(buf, ')');
     unsigned long utime, stime;
     /* after the command name (which may hold spaces): state and fields

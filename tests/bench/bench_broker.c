@@ -431,12 +431,8 @@ static pid_t child_named(pid_t parent, const char *comm)
         if (e->d_name[0] < '0' || e->d_name[0] > '9')
             continue;
         snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-        FILE *f = fopen(path, "r");
-        if (!f)
+        if (!bench_read_text(path, buf, sizeof(buf)))
             continue;
-        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-        fclose(f);
-        buf[n] = 0;
         if (sscanf(buf, "%d (%63[^)]) %c %d", &pid, name, &state, &ppid) == 4 && ppid == parent &&
             strcmp(name, comm) == 0)
             found = pid;
@@ -505,12 +501,8 @@ out:
 static int listening_port(const char *path, char *host, size_t host_size, int *port)
 {
     char buf[65536];
-    FILE *f = fopen(path, "r");
-    if (!f)
+    if (!bench_read_text(path, buf, sizeof(buf)))
         return -1;
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = 0;
     const char *p = strstr(buf, "listening on PLAINTEXT://");
     if (!p)
         return -1;

@@ -297,18 +297,27 @@ static inline void fetch_request_one(fetch_request_t *req, fetch_request_fetch_t
     req->rack_id = proto_str_of("");
 }
 
-static inline fetch_response_partition_data_t *kclient_fetch(kclient_t *c, const char *topic,
-                                                      int32_t partition, int64_t offset)
+/* Fetch (v7 to v12: one fetch session, topics by name) of one partition
+ * from offset, without waiting; returns the partition's answer. */
+static inline fetch_response_partition_data_t *
+kclient_fetch_version(kclient_t *c, int16_t version, const char *topic, int32_t partition,
+                      int64_t offset)
 {
     fetch_request_t req;
     fetch_request_fetch_topic_t ft;
     fetch_request_fetch_partition_t fp;
     fetch_request_one(&req, &ft, &fp, topic, partition, offset, 0, 0);
-    fetch_response_t *resp = kclient_call(c, API_FETCH, 12, &req);
+    fetch_response_t *resp = kclient_call(c, API_FETCH, version, &req);
     ck_assert_int_eq(resp->error_code, 0);
     ck_assert_int_eq(resp->responses_count, 1);
     ck_assert_int_eq(resp->responses[0].partitions_count, 1);
     return &resp->responses[0].partitions[0];
+}
+
+static inline fetch_response_partition_data_t *kclient_fetch(kclient_t *c, const char *topic,
+                                                      int32_t partition, int64_t offset)
+{
+    return kclient_fetch_version(c, 12, topic, partition, offset);
 }
 
 /* Metadata (v12) for one topic. */

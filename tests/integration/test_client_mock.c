@@ -13,8 +13,9 @@
  * on, none may be there twice and each partition keeps the order of
  * production. The mock checks the sequence numbers of transactional
  * producers only, so the read-back leaves out the resent batches Kafka
- * would have answered with DUPLICATE_SEQUENCE_NUMBER (see kafka_drops). Consumers must deliver each partition's messages in order
- * with no gap and, past the committed offsets, no repetition.
+ * would have answered with DUPLICATE_SEQUENCE_NUMBER (see kafka_drops).
+ * Consumers must deliver each partition's messages in order with no gap
+ * and, past the committed offsets, no repetition.
  *
  * The mock's error answers to FindCoordinator, JoinGroup and SyncGroup put
  * nulls in fields that cannot be null; samsa's codec rejects them, so those
@@ -195,15 +196,7 @@ typedef struct batch_id {
 static fetch_response_partition_data_t *mock_fetch(kclient_t *c, const char *topic,
                                                    int32_t partition, int64_t offset)
 {
-    fetch_request_t req;
-    fetch_request_fetch_topic_t ft;
-    fetch_request_fetch_partition_t fp;
-    fetch_request_one(&req, &ft, &fp, topic, partition, offset, 0, 0);
-    fetch_response_t *resp = kclient_call(c, API_FETCH, 11, &req);
-    ck_assert_int_eq(resp->error_code, 0);
-    ck_assert_int_eq(resp->responses_count, 1);
-    ck_assert_int_eq(resp->responses[0].partitions_count, 1);
-    fetch_response_partition_data_t *pd = &resp->responses[0].partitions[0];
+    fetch_response_partition_data_t *pd = kclient_fetch_version(c, 11, topic, partition, offset);
     if (pd->error_code == SAMSA_ERR_NOT_LEADER_OR_FOLLOWER)
         return NULL;
     ck_assert_int_eq(pd->error_code, 0);
