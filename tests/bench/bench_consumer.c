@@ -6,9 +6,11 @@
  *     batch.size=1000000: messages per second from the first produce call
  *     until flush returns, and CPU seconds per million messages; each the
  *     median of PRODUCER_ROUNDS runs per client that take turns with the
- *     other client's, who goes first alternating, so that the machine's
- *     drift falls on both alike (one run each, the ratio moved between 1.1
- *     and 1.7 from run to run). Each client writes its own topic, which
+ *     other client's (and at one partition with the replay's, below), a
+ *     different one going first each round, so that the machine's drift
+ *     falls on all alike (one run each, the ratio moved between 1.1 and
+ *     1.7 from run to run; each round's ratio goes to stderr). Each client
+ *     writes its own topic, which
  *     keeps its last 64 MiB per
  *     partition (16 MiB segments, retention checked every second): on a
  *     virtual machine whose host takes back free memory, page cache that
@@ -16,6 +18,10 @@
  *     (first touch measured at 0.4 to 2.2 GB/s here), and a topic that
  *     keeps everything let that, not the client, set the faster client's
  *     pace;
+ *   - the broker's limit, for the 1-partition topic: the same records,
+ *     one pre-built request replayed over one connection (see
+ *     replay_produce), one run per round, taking its turn with the two
+ *     clients: what any client could reach at best;
  *   - consumer: reading N messages that librdkafka wrote (untimed) to a
  *     third topic that keeps everything, from the beginning of every
  *     partition (manual assignment): messages per second and CPU seconds
@@ -28,7 +34,16 @@
  * $SAMSA_BENCH_CONSUMER_MESSAGES sets N (default 5000000, about a minute; the issue's
  * figure is 10000000). Without librdkafka.so.1 it says so and exits 0.
  */
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include "base/arena.h"
+#include "base/buf.h"
 #include "bench_client.h"
+#include "proto/batch.h"
+#include "proto/messages.h"
 
 #define VALUE_BYTES 100
 
@@ -164,6 +179,161 @@ static bool samsa_consume(const bench_broker_t *bb, const char *topic, int parti
     return got == n;
 }
 
+/* ---- the broker's own limit --------------------------------------------- */
+
+/* How fast the broker takes one partition's records over one connection
+ * when the client costs nothing: one Produce request (v9, acks=1) holding
+ * one batch of the records the clients write (100-byte values, null keys)
+ * as many as batch.size=1000000 allows, built once and sent again and
+ * again, five in flight, each answer read and checked. A broker answers a
+ * connection's requests one after another, and every client keeps a
+ * partition on one connection (to keep its order), so no client can write
+ * one partition faster than this. */
+#define REPLAY_IN_FLIGHT 5
+#define REPLAY_BATCH_BYTES 1000000
+
+static int replay_connect(const char *bootstrap)
+{
+    char host[256];
+    const char *colon = strrchr(bootstrap, ':');
+    if (!colon)
+        return -1;
+    snprintf(host, sizeof(host), "%.*s", (int)(colon - bootstrap), bootstrap);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res;
+    if (getaddrinfo(host, colon + 1, &hints, &res))
+        return -1;
+    int fd = socket(res->ai_family, SOCK_STREAM, 0);
+    if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen)) {
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    int one = 1;
+    if (fd >= 0)
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    return fd;
+}
+
+static bool replay_io(int fd, void *data, size_t len, bool out)
+{
+    uint8_t *p = data;
+    while (len > 0) {
+        ssize_t n = out ? write(fd, p, len) : read(fd, p, len);
+        if (n <= 0)
+            return false;
+        p += n;
+        len -= (size_t)n;
+    }
+    return true;
+}
+
+/* The Produce request, framed, in out; its record count in *records. */
+static bool replay_request(const char *topic, buf_t *out, long *records)
+{
+    char value[VALUE_BYTES];
+    memset(value, 'v', sizeof(value));
+    buf_t batch;
+    buf_init(&batch, 0);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    batch_builder_params_t params;
+    batch_builder_params_default(&params, now_ms);
+    batch_builder_t b;
+    batch_builder_init(&b, &batch, &params);
+    long n = 0;
+    while (batch_builder_bytes(&b) + batch_builder_record_bytes(&b, now_ms, 0, VALUE_BYTES, NULL, 0) <=
+               REPLAY_BATCH_BYTES &&
+           batch_builder_append(&b, now_ms, NULL, 0, value, VALUE_BYTES, NULL, 0) == SAMSA_ERR_NONE)
+        n++;
+    const uint8_t *records_data;
+    size_t records_len;
+    bool ok = batch_builder_finish(&b, 0, 0, &records_data, &records_len) == SAMSA_ERR_NONE;
+    if (ok) {
+        produce_request_partition_produce_data_t pd = {0, {records_data, (int32_t)records_len,
+                                                           NULL}};
+        produce_request_topic_produce_data_t td = {proto_str_of(topic), {{0}}, &pd, 1};
+        produce_request_t req;
+        proto_init(&produce_request_desc, &req);
+        req.acks = 1;
+        req.timeout_ms = 30000;
+        req.topic_data = &td;
+        req.topic_data_count = 1;
+        const proto_api_t *api = proto_api(API_PRODUCE);
+        buf_put_i32(out, 0);
+        proto_request_header_t h = {API_PRODUCE, 9, 0, proto_str_of("bench-replay")};
+        proto_request_header_write(out, &h, proto_request_header_version(api, 9));
+        ok = proto_encode(api->request, 9, proto_api_flexible(api, 9), &req, out, NULL) ==
+             SAMSA_ERR_NONE;
+        be32_store(out->data, (uint32_t)(out->len - 4));
+    }
+    batch_builder_free(&b);
+    buf_free(&batch);
+    *records = n;
+    return ok && n > 0;
+}
+
+/* Reads one Produce answer; false unless it says the batch was written. */
+static bool replay_answer(int fd)
+{
+    uint8_t size[4];
+    if (!replay_io(fd, size, 4, false))
+        return false;
+    size_t len = be32_load(size);
+    uint8_t *frame = malloc(len ? len : 1);
+    bool ok = frame && replay_io(fd, frame, len, false);
+    if (ok) {
+        const proto_api_t *api = proto_api(API_PRODUCE);
+        reader_t r = reader_make(frame, len);
+        int32_t correlation_id;
+        arena_t arena;
+        arena_init(&arena, 0);
+        produce_response_t resp;
+        ok = !proto_response_header_read(&r, proto_response_header_version(api, 9),
+                                         &correlation_id) &&
+             !proto_decode(api->response, 9, proto_api_flexible(api, 9), &r, &arena, &resp) &&
+             resp.responses_count == 1 && resp.responses[0].partition_responses_count == 1;
+        if (ok && resp.responses[0].partition_responses[0].error_code) {
+            fprintf(stderr, "%% replay: the broker answered %s\n",
+                    samsa_err_name(resp.responses[0].partition_responses[0].error_code));
+            ok = false;
+        }
+        arena_free(&arena);
+    }
+    free(frame);
+    return ok;
+}
+
+/* At least n records of one request sent again and again to partition 0
+ * of topic over one connection; the figures count the records sent. */
+static bool replay_produce(const bench_broker_t *bb, const char *topic, long n, figures_t *f)
+{
+    buf_t req;
+    buf_init(&req, 0);
+    long per_request = 0;
+    int fd = replay_connect(bb->bootstrap);
+    bool ok = fd >= 0 && replay_request(topic, &req, &per_request);
+    long requests = ok ? (n + per_request - 1) / per_request : 0, sent = 0, answered = 0;
+    mark_t m0 = mark_now(bb);
+    while (ok && answered < requests) {
+        if (sent < requests && sent - answered < REPLAY_IN_FLIGHT) {
+            /* correlation ids are not checked: answers come in order */
+            ok = replay_io(fd, req.data, req.len, true);
+            sent++;
+        } else {
+            ok = replay_answer(fd);
+            answered++;
+        }
+    }
+    figures_set(f, bb, requests * per_request, m0);
+    if (!ok)
+        fprintf(stderr, "%% replay: the broker at %s did not take the requests\n", bb->bootstrap);
+    if (fd >= 0)
+        close(fd);
+    buf_free(&req);
+    return ok;
+}
+
 /* ---- librdkafka --------------------------------------------------------- */
 
 static void rdk_dr(rdk_handle_t *h, const rdk_message_t *m, void *opaque)
@@ -241,15 +411,19 @@ int main(void)
     static const int partition_counts[] = {1, 8};
     for (size_t pc = 0; pc < 2 && !status; pc++) {
         int parts = partition_counts[pc];
-        char ts[64], tr[64], td[64], name[160];
+        char ts[64], tr[64], td[64], tx[64], name[160];
         snprintf(ts, sizeof(ts), "bench-samsa-p%d", parts);
         snprintf(tr, sizeof(tr), "bench-rdkafka-p%d", parts);
         snprintf(td, sizeof(td), "bench-data-p%d", parts);
+        snprintf(tx, sizeof(tx), "bench-replay-p%d", parts);
         static const samsa_topic_config_t bounded[] = {{"retention.bytes", "67108864"},
                                                        {"segment.bytes", "16777216"}};
-        figures_t sps[PRODUCER_ROUNDS], rps[PRODUCER_ROUNDS], sc, rc, fill;
+        figures_t sps[PRODUCER_ROUNDS], rps[PRODUCER_ROUNDS], xps[PRODUCER_ROUNDS], sc, rc, fill;
+        /* the broker's limit on one connection: with one partition only */
+        bool replay = parts == 1;
         if (!bench_create_topic_with(bb.bootstrap, ts, parts, bounded, 2) ||
             !bench_create_topic_with(bb.bootstrap, tr, parts, bounded, 2) ||
+            (replay && !bench_create_topic_with(bb.bootstrap, tx, parts, bounded, 2)) ||
             !bench_create_topic(bb.bootstrap, td, parts)) {
             status = 1;
             break;
@@ -257,22 +431,37 @@ int main(void)
         /* A broker in a JVM is slow until its code is compiled: a fresh
          * Kafka here took about three times the CPU per message for its
          * first 3 million as for the next runs. On a broker this benchmark
-         * did not start, each client first writes a fifth of N untimed. */
+         * did not start, 3N records are first replayed (which costs the
+         * client next to nothing), then each client writes a fifth of N,
+         * all untimed. */
         figures_t warm;
-        if (!bb.pid && !(samsa_produce(&bb, ts, n / 5, &warm) &&
+        if (!bb.pid && !((!replay || replay_produce(&bb, tx, 3 * n, &warm)) &&
+                         samsa_produce(&bb, ts, n / 5, &warm) &&
                          rdk_produce(&bb, tr, n / 5, &warm))) {
             status = 1;
             break;
         }
+        /* Each round runs every producer once; the first of a round is the
+         * next one along, so that each goes first once. */
+        typedef bool (*produce_fn)(const bench_broker_t *, const char *, long, figures_t *);
+        const produce_fn fns[] = {samsa_produce, rdk_produce, replay_produce};
+        const char *topics[] = {ts, tr, tx};
+        figures_t *runs[] = {sps, rps, xps};
+        int producers = replay ? 3 : 2;
         for (int r = 0; r < PRODUCER_ROUNDS && !status; r++) {
-            bool ok = r % 2 == 0 ? samsa_produce(&bb, ts, n, &sps[r]) &&
-                                       rdk_produce(&bb, tr, n, &rps[r])
-                                 : rdk_produce(&bb, tr, n, &rps[r]) &&
-                                       samsa_produce(&bb, ts, n, &sps[r]);
-            status = ok ? 0 : 1;
-            if (ok)
-                fprintf(stderr, "%% producer, %d partition%s, round %d: samsa %.0f msg/s, librdkafka %.0f msg/s\n",
-                        parts, parts > 1 ? "s" : "", r + 1, sps[r].msgs_per_s, rps[r].msgs_per_s);
+            for (int i = 0; i < producers && !status; i++) {
+                int which = (r + i) % producers;
+                if (!fns[which](&bb, topics[which], n, &runs[which][r]))
+                    status = 1;
+            }
+            if (status)
+                break;
+            fprintf(stderr, "%% producer, %d partition%s, round %d: samsa %.0f msg/s, librdkafka %.0f msg/s (ratio %.2f)",
+                    parts, parts > 1 ? "s" : "", r + 1, sps[r].msgs_per_s, rps[r].msgs_per_s,
+                    rps[r].msgs_per_s > 0 ? sps[r].msgs_per_s / rps[r].msgs_per_s : 0);
+            if (replay)
+                fprintf(stderr, ", one-connection replay %.0f msg/s", xps[r].msgs_per_s);
+            fprintf(stderr, "\n");
         }
         if (status)
             break;
@@ -290,6 +479,14 @@ int main(void)
         bench_report(name, sc.cpu_ms_per_m, "librdkafka", rc.cpu_ms_per_m, "ms", 0);
         snprintf(name, sizeof(name), "%sproducer_acks1_p%d_msgs_per_s", bb.prefix, parts);
         bench_report(name, sp.msgs_per_s, "librdkafka", rp.msgs_per_s, "msg/s", 0);
+        if (replay) {
+            /* how near samsa comes to what the broker can take (the
+             * line above has librdkafka's figure) */
+            figures_t xp = figures_median(xps, PRODUCER_ROUNDS);
+            snprintf(name, sizeof(name), "%sproducer_acks1_p%d_msgs_per_s_of_broker_limit",
+                     bb.prefix, parts);
+            bench_report(name, sp.msgs_per_s, "one-connection replay", xp.msgs_per_s, "msg/s", 0);
+        }
         snprintf(name, sizeof(name), "%sproducer_acks1_p%d_cpu_ms_per_million", bb.prefix, parts);
         bench_report(name, sp.cpu_ms_per_m, "librdkafka", rp.cpu_ms_per_m, "ms", 0);
         if (bb.cpu_pid) {
