@@ -100,6 +100,7 @@ typedef struct pbatch {
     int attempts;            /* sends that failed and were retried */
     int64_t first_enqueued_ms;
     int64_t retry_at_ms;
+    proto_uuid_t sent_topic_id; /* its topic's id in the request it is in (v13 answers by id) */
     bool in_flight;
 } pbatch_t;
 

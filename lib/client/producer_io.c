@@ -22,7 +22,10 @@
 #include "client/producer_int.h"
 #include "proto/messages.h"
 
-#define PRODUCE_MAX_VERSION 12 /* v13 names topics by id only */
+/* v13 names topics by id only: a request goes at v13 only when every
+ * topic in it has its id from Metadata (v10 and later), else at most at 12 */
+#define PRODUCE_MAX_VERSION 13
+#define PRODUCE_MAX_VERSION_BY_NAME 12
 #define TICK_MS 100
 #define SPLICE_MIN_BYTES 16384 /* batches from this size on are not copied into requests */
 
@@ -86,6 +89,8 @@ static bool retriable(samsa_err_t err)
     case SAMSA_ERR_FENCED_LEADER_EPOCH:
     case SAMSA_ERR_UNKNOWN_LEADER_EPOCH:
     case SAMSA_ERR_THROTTLING_QUOTA_EXCEEDED:
+    case SAMSA_ERR_UNKNOWN_TOPIC_ID:
+    case SAMSA_ERR_INCONSISTENT_TOPIC_ID:
     case SAMSA_ERR__TRANSPORT:
     case SAMSA_ERR__TIMED_OUT:
         return true;
@@ -99,7 +104,8 @@ static bool leader_error(samsa_err_t err)
     return err == SAMSA_ERR_NOT_LEADER_OR_FOLLOWER || err == SAMSA_ERR_LEADER_NOT_AVAILABLE ||
            err == SAMSA_ERR_UNKNOWN_TOPIC_OR_PARTITION || err == SAMSA_ERR_FENCED_LEADER_EPOCH ||
            err == SAMSA_ERR_UNKNOWN_LEADER_EPOCH || err == SAMSA_ERR__TRANSPORT ||
-           err == SAMSA_ERR_KAFKA_STORAGE_ERROR;
+           err == SAMSA_ERR_KAFKA_STORAGE_ERROR || err == SAMSA_ERR_UNKNOWN_TOPIC_ID ||
+           err == SAMSA_ERR_INCONSISTENT_TOPIC_ID;
 }
 
 /* ---- topics and partitions ------------------------------------------ */
@@ -440,6 +446,7 @@ static samsa_err_t encode_produce(void *opaque, int16_t version, buf_t *out,
             nt++;
         }
         topics[nt - 1].partition_data_count++;
+        b->sent_topic_id = topics[nt - 1].topic_id;
         parts[i].index = b->part->partition;
         /* A large batch is written from where it is (its bytes spliced into
          * the request, not copied); a small one costs less copied than as
@@ -461,11 +468,16 @@ static void preq_free(preq_t *rq)
     free(rq);
 }
 
-static pbatch_t *take_batch(preq_t *rq, proto_str_t topic, int32_t partition)
+/* The batch the answer's topic (by id from v13 on, else by name) and
+ * partition are about, taken out of the request; NULL when none is. */
+static pbatch_t *take_batch(preq_t *rq, int16_t version,
+                            const produce_response_topic_produce_response_t *tr, int32_t partition)
 {
     for (int i = 0; i < rq->count; i++) {
         pbatch_t *b = rq->batches[i];
-        if (b && b->part->partition == partition && proto_str_eq(topic, b->part->topic->ct->name)) {
+        if (b && b->part->partition == partition &&
+            (version >= 13 ? proto_uuid_eq(&tr->topic_id, &b->sent_topic_id)
+                           : proto_str_eq(tr->name, b->part->topic->ct->name))) {
             rq->batches[i] = NULL;
             return b;
         }
@@ -490,7 +502,7 @@ static void on_produce(void *opaque, conn_t *c, samsa_err_t err, int16_t version
             const produce_response_topic_produce_response_t *tr = &r->responses[t];
             for (int32_t k = 0; k < tr->partition_responses_count; k++) {
                 const produce_response_partition_produce_response_t *pr = &tr->partition_responses[k];
-                pbatch_t *b = take_batch(rq, tr->name, pr->index);
+                pbatch_t *b = take_batch(rq, version, tr, pr->index);
                 if (!b)
                     continue;
                 char msg[256] = "";
@@ -635,8 +647,12 @@ static bool send_round(samsa_producer_t *p, int64_t now, pmsg_queue_t *done)
             continue;
         }
         qsort(rq->batches, (size_t)rq->count, sizeof(rq->batches[0]), cmp_batch_topic);
+        int16_t max_version = PRODUCE_MAX_VERSION;
+        for (int k = 0; k < rq->count; k++)
+            if (proto_uuid_is_zero(&rq->batches[k]->part->topic->ct->id))
+                max_version = PRODUCE_MAX_VERSION_BY_NAME;
         conn_request_t creq = {.api_key = API_PRODUCE,
-                               .max_version = PRODUCE_MAX_VERSION,
+                               .max_version = max_version,
                                .no_response = p->cfg.acks == 0,
                                .encode_spliced = encode_produce,
                                .on_response = on_produce,

@@ -204,6 +204,15 @@ static inline proto_str_t proto_str_of(const char *s)
     proto_str_t v = {s, s ? (int32_t)strlen(s) : -1};
     return v;
 }
+static inline bool proto_uuid_eq(const proto_uuid_t *a, const proto_uuid_t *b)
+{
+    return memcmp(a->bytes, b->bytes, sizeof(a->bytes)) == 0;
+}
+static inline bool proto_uuid_is_zero(const proto_uuid_t *id)
+{
+    static const proto_uuid_t zero;
+    return proto_uuid_eq(id, &zero);
+}
 static inline bool proto_str_eq(proto_str_t s, const char *c)
 {
     return s.len >= 0 && c && strlen(c) == (size_t)s.len && memcmp(s.ptr, c, (size_t)s.len) == 0;

@@ -51,6 +51,10 @@ typedef struct fake {
     int32_t max_batch_records; /* larger batches get MESSAGE_TOO_LARGE; 0: no limit */
     int too_large_answers;
     int64_t next_producer_id;
+    bool no_topic_ids;          /* Metadata gives topics no id (as before v10) */
+    uint8_t topic_id_version;   /* in the topic ids: bumped, the old ids are unknown */
+    int16_t produce_version;    /* of the last Produce */
+    int unknown_topic_id_answers;
     /* what it saw (under lock) */
     int16_t api_versions_seen[8];
     int api_versions_count;
@@ -145,7 +149,12 @@ static void fake_metadata(fake_t *f, int fd, const proto_request_header_t *h, re
     for (int32_t i = 0; i < nt; i++) {
         memset(&topics[i], 0, sizeof(topics[i]));
         topics[i].name = req.topics[i].name;
-        topics[i].topic_id.bytes[0] = (uint8_t)(i + 1);
+        if (!f->no_topic_ids) {
+            topics[i].topic_id.bytes[0] = (uint8_t)(i + 1);
+            pthread_mutex_lock(&f->lock);
+            topics[i].topic_id.bytes[1] = f->topic_id_version;
+            pthread_mutex_unlock(&f->lock);
+        }
         topics[i].partitions = parts;
         topics[i].partitions_count = f->partitions;
         topics[i].topic_authorized_operations = INT32_MIN;
@@ -239,10 +248,15 @@ static bool fake_produce(fake_t *f, int fd, const proto_request_header_t *h, rea
     resp.responses_count = req.topic_data_count;
     pthread_mutex_lock(&f->lock);
     f->produce_requests++;
+    f->produce_version = h->api_version;
     for (int32_t t = 0; t < req.topic_data_count; t++) {
         produce_request_topic_produce_data_t *td = &req.topic_data[t];
         produce_response_topic_produce_response_t *tr = &resp.responses[t];
-        tr->name = td->name;
+        /* from v13 a topic is named by its id only */
+        bool unknown_id = h->api_version >= 13 && (td->topic_id.bytes[0] == 0 ||
+                                                   td->topic_id.bytes[1] != f->topic_id_version);
+        tr->name = td->name;         /* up to v12 */
+        tr->topic_id = td->topic_id; /* from v13 on */
         tr->partition_responses_count = td->partition_data_count;
         tr->partition_responses = arena_alloc(&arena, sizeof(*tr->partition_responses) *
                                                           (size_t)(td->partition_data_count + 1));
@@ -251,6 +265,11 @@ static bool fake_produce(fake_t *f, int fd, const proto_request_header_t *h, rea
             proto_init(api->response->fields[0].sub->fields[2].sub, pr);
             pr->index = td->partition_data[i].index;
             pr->base_offset = -1;
+            if (unknown_id) {
+                pr->error_code = SAMSA_ERR_UNKNOWN_TOPIC_ID;
+                f->unknown_topic_id_answers++;
+                continue;
+            }
             pr->error_code = fake_append(f, pr->index, td->partition_data[i].records, &pr->base_offset);
             if (pr->index >= 0 && pr->index < FAKE_PARTS) {
                 int32_t q = pr->index;
@@ -1096,6 +1115,45 @@ START_TEST(partitions_are_spread_over_connections_per_broker)
 }
 END_TEST
 
+/* At v13 the producer names topics by their ids from Metadata, and a
+ * topic whose id changed (deleted and created again) is written after a
+ * metadata refresh; without ids it stays at v12 and names them. */
+START_TEST(produce_names_topics_by_id_and_follows_a_new_id)
+{
+    for (int ids = 0; ids < 2; ids++) {
+        fake_t *f = fake_start();
+        f->no_topic_ids = !ids;
+        fake_go(f);
+        reports_t rs = {0};
+        samsa_producer_t *p = producer(f, &rs, NULL, NULL, 0);
+        int n = 100;
+        for (int i = 0; i < n; i++) {
+            if (i == n / 2) {
+                ck_assert_int_eq(samsa_producer_flush(p, 60000), 0);
+                pthread_mutex_lock(&f->lock);
+                f->topic_id_version++;
+                pthread_mutex_unlock(&f->lock);
+            }
+            char value[16];
+            snprintf(value, sizeof(value), "v%d", i);
+            ck_assert_int_eq(samsa_producer_send(p, "t", 0, NULL, 0, value, strlen(value), NULL,
+                                                 0, 0, 0, (void *)(intptr_t)i),
+                             0);
+        }
+        flush_and_check_in_order(p, f, &rs, n);
+        pthread_mutex_lock(&f->lock);
+        ck_assert_int_eq(f->produce_version, ids ? 13 : 12);
+        if (ids)
+            ck_assert_int_gt(f->unknown_topic_id_answers, 0);
+        else
+            ck_assert_int_eq(f->unknown_topic_id_answers, 0);
+        pthread_mutex_unlock(&f->lock);
+        samsa_producer_free(p);
+        fake_stop(f);
+    }
+}
+END_TEST
+
 START_TEST(bad_configuration_fails_construction_with_a_message)
 {
     const char *k[] = {"bootstrap.servers", "acks"};
@@ -1141,6 +1199,7 @@ int main(void)
     tcase_add_test(tc, custom_partitioner_headers_timestamps_and_lent_payloads_arrive);
     tcase_add_test(tc, blocking_queue_waits_for_room_instead_of_failing);
     tcase_add_test(tc, partitions_are_spread_over_connections_per_broker);
+    tcase_add_test(tc, produce_names_topics_by_id_and_follows_a_new_id);
     tcase_add_test(tc, bad_configuration_fails_construction_with_a_message);
     suite_add_tcase(s, tc);
     return unit_run(s);
