@@ -295,6 +295,12 @@ static samsa_err_t apply_topic(cluster_topic_t *t, const metadata_response_metad
         t->partitions = grown;
         t->partition_count = n;
     }
+    /* Metadata lists every partition of a topic: one left out no longer
+     * exists (the topic was deleted and created again with fewer). It
+     * keeps its place, with no leader, so that nothing goes to it. */
+    if (mt->partitions_count < t->partition_count)
+        for (int32_t i = 0; i < t->partition_count; i++)
+            t->partitions[i] = (cluster_partition_t){-1, -1, SAMSA_ERR_UNKNOWN_TOPIC_OR_PARTITION};
     for (int32_t i = 0; i < mt->partitions_count; i++) {
         const metadata_response_metadata_response_partition_t *p = &mt->partitions[i];
         if (p->partition_index < 0)

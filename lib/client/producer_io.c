@@ -186,7 +186,10 @@ static bool choose_partition(samsa_producer_t *p, ptopic_t *t, pmsg_t *m)
     } else if (part < 0 && m->key) {
         part = murmur2_partition(m->key, m->key_len, n);
     } else if (part < 0) {
-        if (t->sticky_partition < 0 || t->sticky_partition >= n)
+        /* Keyless messages leave a partition that lost its leader at once,
+         * as Java's client picks only among partitions that have one. */
+        if (t->sticky_partition < 0 || t->sticky_partition >= n ||
+            t->ct->partitions[t->sticky_partition].leader_id < 0)
             t->sticky_partition = pick_sticky(&p->io, t);
         part = t->sticky_partition;
     }

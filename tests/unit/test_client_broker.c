@@ -180,7 +180,7 @@ static void fake_init_pid(fake_t *f, int fd, const proto_request_header_t *h)
 static int16_t fake_append(fake_t *f, int32_t p, proto_records_t rec, int64_t *base_offset)
 {
     batch_header_t bh;
-    if (p < 0 || p >= FAKE_PARTS)
+    if (p < 0 || p >= FAKE_PARTS || p >= f->partitions)
         return SAMSA_ERR_UNKNOWN_TOPIC_OR_PARTITION;
     if (batch_validate(rec.data, (size_t)rec.len, &bh))
         return SAMSA_ERR_CORRUPT_MESSAGE;
@@ -1154,6 +1154,55 @@ START_TEST(produce_names_topics_by_id_and_follows_a_new_id)
 }
 END_TEST
 
+/* Keyless messages for a topic deleted and created again with fewer
+ * partitions: once Metadata leaves a partition out, none go to it; those
+ * already there fail with their topic and partition when
+ * delivery.timeout.ms runs out, and none is reported twice. */
+START_TEST(keyless_messages_leave_a_partition_that_no_longer_exists)
+{
+    fake_t *f = fake_start();
+    f->partitions = 2;
+    fake_go(f);
+    reports_t rs = {0};
+    const char *k[] = {"delivery.timeout.ms", "request.timeout.ms", "batch.size"};
+    const char *val[] = {"1500", "1000", "100"};
+    samsa_producer_t *p = producer(f, &rs, k, val, 3);
+    int n = 200, wave = n / 2;
+    for (int i = 0; i < n; i++) {
+        if (i == wave / 2) { /* the topic is deleted and created with one partition */
+            ck_assert_int_eq(samsa_producer_flush(p, 60000), 0);
+            pthread_mutex_lock(&f->lock);
+            f->partitions = 1;
+            f->topic_id_version++;
+            pthread_mutex_unlock(&f->lock);
+        }
+        if (i == wave) /* what failed has failed, and Metadata has been asked again */
+            samsa_producer_flush(p, 60000);
+        ck_assert_int_eq(samsa_producer_send(p, "t", -1, NULL, 0, "v", 1, NULL, 0, 0, 0,
+                                             (void *)(intptr_t)i),
+                         0);
+    }
+    ck_assert_int_eq(samsa_producer_flush(p, 60000), 0);
+    ck_assert_int_eq(rs.count, n);
+    int written = 0;
+    for (int i = 0; i < n; i++) {
+        if (i >= wave) { /* the second wave: all to partition 0, all written */
+            ck_assert_int_eq(rs.partition[i], 0);
+            ck_assert_int_eq(rs.err[i], SAMSA_ERR_NONE);
+        }
+        if (rs.err[i])
+            ck_assert_int_eq(rs.partition[i], 1);
+        else
+            written++;
+    }
+    pthread_mutex_lock(&f->lock);
+    ck_assert_int_eq(f->next_offset[0] + f->next_offset[1], written);
+    pthread_mutex_unlock(&f->lock);
+    samsa_producer_free(p);
+    fake_stop(f);
+}
+END_TEST
+
 START_TEST(bad_configuration_fails_construction_with_a_message)
 {
     const char *k[] = {"bootstrap.servers", "acks"};
@@ -1200,6 +1249,7 @@ int main(void)
     tcase_add_test(tc, blocking_queue_waits_for_room_instead_of_failing);
     tcase_add_test(tc, partitions_are_spread_over_connections_per_broker);
     tcase_add_test(tc, produce_names_topics_by_id_and_follows_a_new_id);
+    tcase_add_test(tc, keyless_messages_leave_a_partition_that_no_longer_exists);
     tcase_add_test(tc, bad_configuration_fails_construction_with_a_message);
     suite_add_tcase(s, tc);
     return unit_run(s);
