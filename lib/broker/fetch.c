@@ -168,7 +168,7 @@ static bool fetch_reads(const fetch_wait_t *fw, const broker_partition_t *bp)
     bool by_id = fw->req->api_version >= 13;
     for (int32_t i = 0; i < r->topics_count; i++) {
         const fetch_request_fetch_topic_t *rt = &r->topics[i];
-        bool same = by_id ? memcmp(&rt->topic_id, &bp->topic->id, sizeof(rt->topic_id)) == 0
+        bool same = by_id ? proto_uuid_eq(&rt->topic_id, &bp->topic->id)
                           : proto_str_eq(rt->topic, bp->topic->name);
         for (int32_t j = 0; same && j < rt->partitions_count; j++)
             if (rt->partitions[j].partition == bp->index)

@@ -54,7 +54,7 @@ broker_topic_t *topic_find_cstr(struct broker *b, const char *name)
 broker_topic_t *topic_find_id(struct broker *b, const proto_uuid_t *id)
 {
     for (size_t i = 0; i < b->topic_count; i++)
-        if (memcmp(&b->topics[i]->id, id, sizeof(*id)) == 0)
+        if (proto_uuid_eq(&b->topics[i]->id, id))
             return b->topics[i];
     return NULL;
 }

@@ -405,10 +405,7 @@ static bool field_is_default(const proto_field_t *f, const uint8_t *msg)
     case PT_UINT32: return *(const uint32_t *)p == (uint32_t)f->default_int;
     case PT_INT64: return *(const int64_t *)p == f->default_int;
     case PT_FLOAT64: return *(const double *)p == (double)f->default_int;
-    case PT_UUID: {
-        static const proto_uuid_t zero;
-        return memcmp(p, &zero, sizeof(zero)) == 0;
-    }
+    case PT_UUID: return proto_uuid_is_zero((const proto_uuid_t *)p);
     case PT_STRING: return ((const proto_str_t *)p)->len == (f->default_null ? -1 : 0);
     case PT_BYTES: return ((const proto_bytes_t *)p)->len == (f->default_null ? -1 : 0);
     case PT_RECORDS: return ((const proto_records_t *)p)->len == (f->default_null ? -1 : 0);
