@@ -242,7 +242,9 @@ static bool replay_request(const char *topic, buf_t *out, long *records)
     batch_builder_t b;
     batch_builder_init(&b, &batch, &params);
     long n = 0;
-    while (batch_builder_bytes(&b) + batch_builder_record_bytes(&b, now_ms, 0, VALUE_BYTES, NULL, 0) <=
+    /* the next record's size grows with its offset delta: asked each time */
+    while (batch_builder_bytes(&b) +
+                   batch_builder_record_bytes(&b, now_ms, 0, VALUE_BYTES, NULL, 0) <=
                REPLAY_BATCH_BYTES &&
            batch_builder_append(&b, now_ms, NULL, 0, value, VALUE_BYTES, NULL, 0) == SAMSA_ERR_NONE)
         n++;
@@ -456,7 +458,9 @@ int main(void)
             }
             if (status)
                 break;
-            fprintf(stderr, "%% producer, %d partition%s, round %d: samsa %.0f msg/s, librdkafka %.0f msg/s (ratio %.2f)",
+            fprintf(stderr,
+                    "%% producer, %d partition%s, round %d: samsa %.0f msg/s, "
+                    "librdkafka %.0f msg/s (ratio %.2f)",
                     parts, parts > 1 ? "s" : "", r + 1, sps[r].msgs_per_s, rps[r].msgs_per_s,
                     rps[r].msgs_per_s > 0 ? sps[r].msgs_per_s / rps[r].msgs_per_s : 0);
             if (replay)

@@ -627,15 +627,30 @@ static samsa_producer_t *producer(fake_t *f, reports_t *rs, const char *const *e
     return p;
 }
 
-/* Produces "v0".."v<n-1>" to partition 0 of topic t (report opaque = i). */
-static void produce_numbered(samsa_producer_t *p, int n)
+/* Produces "v<from>".."v<to-1>" to partition 0 of topic t (report
+ * opaque = i). */
+static void produce_range(samsa_producer_t *p, int from, int to)
 {
-    for (int i = 0; i < n; i++) {
+    for (int i = from; i < to; i++) {
         char value[16];
         snprintf(value, sizeof(value), "v%d", i);
         ck_assert_int_eq(samsa_producer_send(p, "t", 0, NULL, 0, value, strlen(value), NULL, 0, 0,
                                              0, (void *)(intptr_t)i), 0);
     }
+}
+
+/* Produces "v0".."v<n-1>" to partition 0 of topic t (report opaque = i). */
+static void produce_numbered(samsa_producer_t *p, int n) { produce_range(p, 0, n); }
+
+/* Once what was sent is delivered, the fake's topic t is deleted and
+ * created again with partitions partitions, under a new id. */
+static void recreate_topic(samsa_producer_t *p, fake_t *f, int32_t partitions)
+{
+    ck_assert_int_eq(samsa_producer_flush(p, 60000), 0);
+    pthread_mutex_lock(&f->lock);
+    f->partitions = partitions;
+    f->topic_id_version++;
+    pthread_mutex_unlock(&f->lock);
 }
 
 /* Flushes; every report must be a success and the fake's partition 0 must
@@ -1127,19 +1142,9 @@ START_TEST(produce_names_topics_by_id_and_follows_a_new_id)
         reports_t rs = {0};
         samsa_producer_t *p = producer(f, &rs, NULL, NULL, 0);
         int n = 100;
-        for (int i = 0; i < n; i++) {
-            if (i == n / 2) {
-                ck_assert_int_eq(samsa_producer_flush(p, 60000), 0);
-                pthread_mutex_lock(&f->lock);
-                f->topic_id_version++;
-                pthread_mutex_unlock(&f->lock);
-            }
-            char value[16];
-            snprintf(value, sizeof(value), "v%d", i);
-            ck_assert_int_eq(samsa_producer_send(p, "t", 0, NULL, 0, value, strlen(value), NULL,
-                                                 0, 0, 0, (void *)(intptr_t)i),
-                             0);
-        }
+        produce_range(p, 0, n / 2);
+        recreate_topic(p, f, f->partitions);
+        produce_range(p, n / 2, n);
         flush_and_check_in_order(p, f, &rs, n);
         pthread_mutex_lock(&f->lock);
         ck_assert_int_eq(f->produce_version, ids ? 13 : 12);
@@ -1169,13 +1174,8 @@ START_TEST(keyless_messages_leave_a_partition_that_no_longer_exists)
     samsa_producer_t *p = producer(f, &rs, k, val, 3);
     int n = 200, wave = n / 2;
     for (int i = 0; i < n; i++) {
-        if (i == wave / 2) { /* the topic is deleted and created with one partition */
-            ck_assert_int_eq(samsa_producer_flush(p, 60000), 0);
-            pthread_mutex_lock(&f->lock);
-            f->partitions = 1;
-            f->topic_id_version++;
-            pthread_mutex_unlock(&f->lock);
-        }
+        if (i == wave / 2)
+            recreate_topic(p, f, 1);
         if (i == wave) /* what failed has failed, and Metadata has been asked again */
             samsa_producer_flush(p, 60000);
         ck_assert_int_eq(samsa_producer_send(p, "t", -1, NULL, 0, "v", 1, NULL, 0, 0, 0,
